@@ -15,17 +15,25 @@ import { signatureChildren, verifyEnvelopedSignature } from "./dsig.ts";
 import { SamlError } from "./errors.ts";
 import { decodeMessage } from "./message.ts";
 import {
-  CM_BEARER,
   CLAIM_EMAILADDRESS,
+  CM_BEARER,
   NAMEID_FORMAT,
   SAML_ASSERTION_NS,
   SAML_PROTOCOL_NS,
   STATUS_SUCCESS,
 } from "./namespaces.ts";
 import { parseInstant } from "./time.ts";
-import { decryptAssertion } from "./xmlenc.ts";
 import { parseXml } from "./xml/parse.ts";
-import { type XmlElement, attr, child, childElements, children, descendants, directText } from "./xml/tree.ts";
+import {
+  attr,
+  child,
+  childElements,
+  children,
+  descendants,
+  directText,
+  type XmlElement,
+} from "./xml/tree.ts";
+import { decryptAssertion } from "./xmlenc.ts";
 
 /** Single-use store for Assertion IDs (profiles 4.1.4.5). */
 export interface ReplayCache {
@@ -100,7 +108,10 @@ export function isVerifiedResponse(value: unknown): value is VerifiedResponse {
 }
 
 /** Validates the base64 `SAMLResponse` form value of the HTTP-POST binding (bindings 3.5.4). */
-export function validateResponse(samlResponse: string, options: ResponseValidationOptions): Promise<VerifiedResponse> {
+export function validateResponse(
+  samlResponse: string,
+  options: ResponseValidationOptions,
+): Promise<VerifiedResponse> {
   try {
     const xml = decodeMessage(samlResponse, options.maxBytes ?? DEFAULT_MAX_BYTES);
     return validateResponseXml(xml, options);
@@ -110,10 +121,16 @@ export function validateResponse(samlResponse: string, options: ResponseValidati
 }
 
 /** Validates a Response given as XML text (the CLI, tests). */
-export async function validateResponseXml(xml: string, options: ResponseValidationOptions): Promise<VerifiedResponse> {
+export async function validateResponseXml(
+  xml: string,
+  options: ResponseValidationOptions,
+): Promise<VerifiedResponse> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   if (xml.length > maxBytes) {
-    throw new SamlError("input_too_large", { expected: `at most ${maxBytes} bytes`, received: `${xml.length}` });
+    throw new SamlError("input_too_large", {
+      expected: `at most ${maxBytes} bytes`,
+      received: `${xml.length}`,
+    });
   }
   const checked = checkResponse(parseXml(xml), options);
   // Replay (profiles 4.1.4.5): last, once everything else holds, so a refused message burns nothing.
@@ -121,7 +138,11 @@ export async function validateResponseXml(xml: string, options: ResponseValidati
     `${checked.issuer}\u0000${checked.assertionId}`,
     new Date(checked.notOnOrAfter.getTime() + skewMs(options)),
   );
-  if (!fresh) throw new SamlError("assertion_replayed", { field: "Assertion ID", received: checked.assertionId });
+  if (!fresh)
+    throw new SamlError("assertion_replayed", {
+      field: "Assertion ID",
+      received: checked.assertionId,
+    });
   issued.add(checked);
   return checked;
 }
@@ -132,7 +153,10 @@ function skewMs(o: ResponseValidationOptions): number {
 
 function checkResponse(response: XmlElement, o: ResponseValidationOptions): VerifiedResponse {
   if (response.ns !== SAML_PROTOCOL_NS || response.local !== "Response") {
-    throw new SamlError("not_a_response", { expected: "samlp:Response", received: `{${response.ns}}${response.local}` });
+    throw new SamlError("not_a_response", {
+      expected: "samlp:Response",
+      received: `{${response.ns}}${response.local}`,
+    });
   }
   const responseId = requireAttr(response, "ID", "Response ID");
   requireVersion(response, "Response");
@@ -147,7 +171,11 @@ function checkResponse(response: XmlElement, o: ResponseValidationOptions): Veri
   // Destination (bindings 3.5.5.2): required, exactly our ACS URL.
   const destination = attr(response, "Destination");
   if (destination !== o.acsUrl) {
-    throw new SamlError("destination_invalid", { field: "Response Destination", expected: o.acsUrl, received: destination });
+    throw new SamlError("destination_invalid", {
+      field: "Response Destination",
+      expected: o.acsUrl,
+      received: destination,
+    });
   }
 
   // Exactly one Assertion, plain or encrypted, as a direct child; none anywhere else.
@@ -155,7 +183,11 @@ function checkResponse(response: XmlElement, o: ResponseValidationOptions): Veri
   const encrypted = children(response, SAML_ASSERTION_NS, "EncryptedAssertion");
   let total = 0;
   for (const el of descendants(response)) {
-    if (el.ns === SAML_ASSERTION_NS && (el.local === "Assertion" || el.local === "EncryptedAssertion")) total++;
+    if (
+      el.ns === SAML_ASSERTION_NS &&
+      (el.local === "Assertion" || el.local === "EncryptedAssertion")
+    )
+      total++;
   }
   if (total === 0) throw new SamlError("assertion_missing");
   if (total > 1 || plain.length + encrypted.length !== 1) {
@@ -165,46 +197,87 @@ function checkResponse(response: XmlElement, o: ResponseValidationOptions): Veri
 
   // The Response signature, if any, is verified before anything inside it is used.
   const responseSigs = signatureChildren(response);
-  if (responseSigs.length > 1) throw new SamlError("signature_reference_invalid", { note: "several Signatures on the Response" });
+  if (responseSigs.length > 1)
+    throw new SamlError("signature_reference_invalid", {
+      note: "several Signatures on the Response",
+    });
   const policy = o.algorithms ?? {};
   let verifiedBy: TrustedCertificate | undefined;
   if (responseSigs.length === 1) {
-    verifiedBy = verifyEnvelopedSignature(response, responseSigs[0]!, o.idpCertificates, policy).certificate;
+    verifiedBy = verifyEnvelopedSignature(
+      response,
+      responseSigs[0]!,
+      o.idpCertificates,
+      policy,
+    ).certificate;
   }
 
   let assertion: XmlElement;
   if (encrypted.length === 1) {
     if (responseIssuer === undefined) {
-      throw new SamlError("issuer_invalid", { field: "Response Issuer", expected: o.idpEntityId, note: "required when the Assertion is encrypted (profiles 4.1.4.2)" });
+      throw new SamlError("issuer_invalid", {
+        field: "Response Issuer",
+        expected: o.idpEntityId,
+        note: "required when the Assertion is encrypted (profiles 4.1.4.2)",
+      });
     }
     assertion = decryptAssertion(encrypted[0]!, o.spDecryptionKeys ?? []);
     let inner = 0;
     for (const el of descendants(assertion)) {
-      if (el.ns === SAML_ASSERTION_NS && (el.local === "Assertion" || el.local === "EncryptedAssertion")) inner++;
+      if (
+        el.ns === SAML_ASSERTION_NS &&
+        (el.local === "Assertion" || el.local === "EncryptedAssertion")
+      )
+        inner++;
     }
-    if (inner !== 1) throw new SamlError("assertion_multiple", { field: "EncryptedAssertion", received: String(inner) });
+    if (inner !== 1)
+      throw new SamlError("assertion_multiple", {
+        field: "EncryptedAssertion",
+        received: String(inner),
+      });
     checkUniqueIds(assertion, collectIds(response));
   } else {
     assertion = plain[0]!;
   }
   if (responseSigs.length === 1 && responseIssuer === undefined) {
-    throw new SamlError("issuer_invalid", { field: "Response Issuer", expected: o.idpEntityId, note: "required when the Response is signed (profiles 4.1.4.2)" });
+    throw new SamlError("issuer_invalid", {
+      field: "Response Issuer",
+      expected: o.idpEntityId,
+      note: "required when the Response is signed (profiles 4.1.4.2)",
+    });
   }
 
   const assertionSigs = signatureChildren(assertion);
-  if (assertionSigs.length > 1) throw new SamlError("signature_reference_invalid", { note: "several Signatures on the Assertion" });
+  if (assertionSigs.length > 1)
+    throw new SamlError("signature_reference_invalid", {
+      note: "several Signatures on the Assertion",
+    });
   if (assertionSigs.length === 1) {
-    verifiedBy = verifyEnvelopedSignature(assertion, assertionSigs[0]!, o.idpCertificates, policy).certificate;
+    verifiedBy = verifyEnvelopedSignature(
+      assertion,
+      assertionSigs[0]!,
+      o.idpCertificates,
+      policy,
+    ).certificate;
   }
   const signed = { response: responseSigs.length === 1, assertion: assertionSigs.length === 1 };
   if (verifiedBy === undefined) {
-    throw new SamlError("signature_missing", { note: "neither the Response nor the Assertion carries a Signature" });
+    throw new SamlError("signature_missing", {
+      note: "neither the Response nor the Assertion carries a Signature",
+    });
   }
   if (o.requireSignedAssertion === true && !signed.assertion) {
-    throw new SamlError("signature_missing", { field: "Assertion", note: "this connection requires the Assertion itself to be signed" });
+    throw new SamlError("signature_missing", {
+      field: "Assertion",
+      note: "this connection requires the Assertion itself to be signed",
+    });
   }
   if (o.requireSignedResponse === true && !signed.response) {
-    throw new SamlError("signature_missing", { field: "Response", note: "this connection requires the Response to be signed" }, "In Entra, SAML Certificates, Signing Option: choose 'Sign SAML response and assertion'.");
+    throw new SamlError(
+      "signature_missing",
+      { field: "Response", note: "this connection requires the Response to be signed" },
+      "In Entra, SAML Certificates, Signing Option: choose 'Sign SAML response and assertion'.",
+    );
   }
 
   // From here on, everything read lies inside a verified element.
@@ -223,37 +296,59 @@ interface Facts {
   certificateFingerprint: string;
 }
 
-function readAssertion(a: XmlElement, response: XmlElement, o: ResponseValidationOptions, facts: Facts): VerifiedResponse {
+function readAssertion(
+  a: XmlElement,
+  response: XmlElement,
+  o: ResponseValidationOptions,
+  facts: Facts,
+): VerifiedResponse {
   const now = o.now.getTime();
   const skew = skewMs(o);
   const assertionId = requireAttr(a, "ID", "Assertion ID");
   requireVersion(a, "Assertion");
   parseInstant(attr(a, "IssueInstant"), "Assertion IssueInstant");
   const issuerEl = child(a, SAML_ASSERTION_NS, "Issuer");
-  if (issuerEl === undefined) throw new SamlError("issuer_invalid", { field: "Assertion Issuer", expected: o.idpEntityId });
+  if (issuerEl === undefined)
+    throw new SamlError("issuer_invalid", { field: "Assertion Issuer", expected: o.idpEntityId });
   const issuer = checkIssuer(issuerEl, o.idpEntityId, "Assertion Issuer");
 
   // InResponseTo (profiles 4.1.4.3 and 4.1.5).
   const inResponseTo = attr(response, "InResponseTo");
   if (inResponseTo !== undefined) {
     if (o.expectedRequestId === undefined) {
-      throw new SamlError("in_response_to_unexpected", { field: "Response InResponseTo", expected: "(no outstanding request)", received: inResponseTo });
+      throw new SamlError("in_response_to_unexpected", {
+        field: "Response InResponseTo",
+        expected: "(no outstanding request)",
+        received: inResponseTo,
+      });
     }
     if (inResponseTo !== o.expectedRequestId) {
-      throw new SamlError("in_response_to_mismatch", { field: "Response InResponseTo", expected: o.expectedRequestId, received: inResponseTo });
+      throw new SamlError("in_response_to_mismatch", {
+        field: "Response InResponseTo",
+        expected: o.expectedRequestId,
+        received: inResponseTo,
+      });
     }
   } else if (o.allowUnsolicited !== true) {
     if (o.expectedRequestId !== undefined) {
-      throw new SamlError("in_response_to_missing", { field: "Response InResponseTo", expected: o.expectedRequestId });
+      throw new SamlError("in_response_to_missing", {
+        field: "Response InResponseTo",
+        expected: o.expectedRequestId,
+      });
     }
     throw new SamlError("unsolicited_not_allowed", { field: "Response InResponseTo" });
   }
 
   // Subject: a NameID and at least one satisfied bearer confirmation (profiles 4.1.4.2).
   const subject = child(a, SAML_ASSERTION_NS, "Subject");
-  if (subject === undefined) throw new SamlError("subject_invalid", { field: "Subject", note: "missing" });
+  if (subject === undefined)
+    throw new SamlError("subject_invalid", { field: "Subject", note: "missing" });
   const nameIdEl = child(subject, SAML_ASSERTION_NS, "NameID");
-  if (nameIdEl === undefined) throw new SamlError("subject_invalid", { field: "NameID", note: "missing (EncryptedID and BaseID are not supported)" });
+  if (nameIdEl === undefined)
+    throw new SamlError("subject_invalid", {
+      field: "NameID",
+      note: "missing (EncryptedID and BaseID are not supported)",
+    });
   const nameId = signedText(nameIdEl, "NameID", true);
   if (nameId === "") throw new SamlError("subject_invalid", { field: "NameID", note: "empty" });
   const nameIdFormat = attr(nameIdEl, "Format");
@@ -262,7 +357,11 @@ function readAssertion(a: XmlElement, response: XmlElement, o: ResponseValidatio
     (sc) => attr(sc, "Method") === CM_BEARER,
   );
   if (confirmations.length === 0) {
-    throw new SamlError("subject_invalid", { field: "SubjectConfirmation", expected: CM_BEARER, note: "no bearer confirmation" });
+    throw new SamlError("subject_invalid", {
+      field: "SubjectConfirmation",
+      expected: CM_BEARER,
+      note: "no bearer confirmation",
+    });
   }
   let confirmationError: SamlError | undefined;
   let confirmedUntil: number | undefined;
@@ -279,48 +378,87 @@ function readAssertion(a: XmlElement, response: XmlElement, o: ResponseValidatio
 
   // Conditions (core 2.5.1): required here, with both bounds and our audience.
   const conditions = children(a, SAML_ASSERTION_NS, "Conditions");
-  if (conditions.length !== 1) throw new SamlError("schema_invalid", { field: "Conditions", note: conditions.length === 0 ? "missing" : "more than one" });
+  if (conditions.length !== 1)
+    throw new SamlError("schema_invalid", {
+      field: "Conditions",
+      note: conditions.length === 0 ? "missing" : "more than one",
+    });
   const cond = conditions[0]!;
   const nbAttr = attr(cond, "NotBefore");
   const notBefore = nbAttr === undefined ? undefined : parseInstant(nbAttr, "Conditions NotBefore");
   const notOnOrAfter = parseInstant(attr(cond, "NotOnOrAfter"), "Conditions NotOnOrAfter");
   if (notBefore !== undefined && now + skew < notBefore) {
-    throw new SamlError("not_yet_valid", { field: "Conditions NotBefore", expected: `at or before ${o.now.toISOString()} (+${skew / 1000}s skew)`, received: nbAttr });
+    throw new SamlError("not_yet_valid", {
+      field: "Conditions NotBefore",
+      expected: `at or before ${o.now.toISOString()} (+${skew / 1000}s skew)`,
+      received: nbAttr,
+    });
   }
   if (now - skew >= notOnOrAfter) {
-    throw new SamlError("expired", { field: "Conditions NotOnOrAfter", expected: `after ${o.now.toISOString()} (-${skew / 1000}s skew)`, received: attr(cond, "NotOnOrAfter") });
+    throw new SamlError("expired", {
+      field: "Conditions NotOnOrAfter",
+      expected: `after ${o.now.toISOString()} (-${skew / 1000}s skew)`,
+      received: attr(cond, "NotOnOrAfter"),
+    });
   }
   const restrictions = children(cond, SAML_ASSERTION_NS, "AudienceRestriction");
   if (restrictions.length === 0) {
-    throw new SamlError("audience_invalid", { field: "Audience", expected: o.spEntityId, received: undefined, note: "no AudienceRestriction" });
+    throw new SamlError("audience_invalid", {
+      field: "Audience",
+      expected: o.spEntityId,
+      received: undefined,
+      note: "no AudienceRestriction",
+    });
   }
   // Every AudienceRestriction must be satisfied (core 2.5.1.4); within one, any Audience.
   for (const r of restrictions) {
-    const audiences = children(r, SAML_ASSERTION_NS, "Audience").map((el) => signedText(el, "Audience", true));
+    const audiences = children(r, SAML_ASSERTION_NS, "Audience").map((el) =>
+      signedText(el, "Audience", true),
+    );
     if (!audiences.includes(o.spEntityId)) {
-      throw new SamlError("audience_invalid", { field: "Audience", expected: o.spEntityId, received: audiences.join(", ") || undefined });
+      throw new SamlError("audience_invalid", {
+        field: "Audience",
+        expected: o.spEntityId,
+        received: audiences.join(", ") || undefined,
+      });
     }
   }
   for (const c of childElements(cond)) {
-    if (c.ns === SAML_ASSERTION_NS && (c.local === "AudienceRestriction" || c.local === "OneTimeUse" || c.local === "ProxyRestriction")) continue;
+    if (
+      c.ns === SAML_ASSERTION_NS &&
+      (c.local === "AudienceRestriction" ||
+        c.local === "OneTimeUse" ||
+        c.local === "ProxyRestriction")
+    )
+      continue;
     // Core 2.5.1: a condition we do not understand makes the assertion Indeterminate.
-    throw new SamlError("schema_invalid", { field: "Conditions", note: `unknown condition ${c.local}` });
+    throw new SamlError("schema_invalid", {
+      field: "Conditions",
+      note: `unknown condition ${c.local}`,
+    });
   }
 
   // AuthnStatement (profiles 4.1.4.2: at least one).
   const authn = children(a, SAML_ASSERTION_NS, "AuthnStatement");
-  if (authn.length === 0) throw new SamlError("schema_invalid", { field: "AuthnStatement", note: "missing" });
+  if (authn.length === 0)
+    throw new SamlError("schema_invalid", { field: "AuthnStatement", note: "missing" });
   const first = authn[0]!;
   const authnInstant = parseInstant(attr(first, "AuthnInstant"), "AuthnInstant");
   const sessionIndex = attr(first, "SessionIndex");
   const snoaAttr = attr(first, "SessionNotOnOrAfter");
-  const sessionNotOnOrAfter = snoaAttr === undefined ? undefined : parseInstant(snoaAttr, "SessionNotOnOrAfter");
+  const sessionNotOnOrAfter =
+    snoaAttr === undefined ? undefined : parseInstant(snoaAttr, "SessionNotOnOrAfter");
   if (sessionNotOnOrAfter !== undefined && now - skew >= sessionNotOnOrAfter) {
-    throw new SamlError("expired", { field: "AuthnStatement SessionNotOnOrAfter", received: snoaAttr });
+    throw new SamlError("expired", {
+      field: "AuthnStatement SessionNotOnOrAfter",
+      received: snoaAttr,
+    });
   }
   const ctx = child(first, SAML_ASSERTION_NS, "AuthnContext");
-  const classRefEl = ctx === undefined ? undefined : child(ctx, SAML_ASSERTION_NS, "AuthnContextClassRef");
-  const authnContextClassRef = classRefEl === undefined ? undefined : signedText(classRefEl, "AuthnContextClassRef", true);
+  const classRefEl =
+    ctx === undefined ? undefined : child(ctx, SAML_ASSERTION_NS, "AuthnContextClassRef");
+  const authnContextClassRef =
+    classRefEl === undefined ? undefined : signedText(classRefEl, "AuthnContextClassRef", true);
 
   const attributes = readAttributes(a);
   const emailClaim = attributes[CLAIM_EMAILADDRESS]?.[0];
@@ -338,7 +476,8 @@ function readAssertion(a: XmlElement, response: XmlElement, o: ResponseValidatio
     email,
     authnInstant: new Date(authnInstant),
     authnContextClassRef,
-    sessionNotOnOrAfter: sessionNotOnOrAfter === undefined ? undefined : new Date(sessionNotOnOrAfter),
+    sessionNotOnOrAfter:
+      sessionNotOnOrAfter === undefined ? undefined : new Date(sessionNotOnOrAfter),
     notBefore: notBefore === undefined ? undefined : new Date(notBefore),
     notOnOrAfter: new Date(Math.min(notOnOrAfter, confirmedUntil)),
     signed: facts.signed,
@@ -348,25 +487,50 @@ function readAssertion(a: XmlElement, response: XmlElement, o: ResponseValidatio
 }
 
 /** One bearer SubjectConfirmationData (profiles 4.1.4.2); returns its NotOnOrAfter. */
-function checkConfirmation(sc: XmlElement, o: ResponseValidationOptions, inResponseTo: string | undefined, now: number, skew: number): number {
+function checkConfirmation(
+  sc: XmlElement,
+  o: ResponseValidationOptions,
+  inResponseTo: string | undefined,
+  now: number,
+  skew: number,
+): number {
   const data = child(sc, SAML_ASSERTION_NS, "SubjectConfirmationData");
-  if (data === undefined) throw new SamlError("subject_invalid", { field: "SubjectConfirmationData", note: "missing" });
+  if (data === undefined)
+    throw new SamlError("subject_invalid", { field: "SubjectConfirmationData", note: "missing" });
   const recipient = attr(data, "Recipient");
   if (recipient !== o.acsUrl) {
-    throw new SamlError("recipient_invalid", { field: "SubjectConfirmationData Recipient", expected: o.acsUrl, received: recipient });
+    throw new SamlError("recipient_invalid", {
+      field: "SubjectConfirmationData Recipient",
+      expected: o.acsUrl,
+      received: recipient,
+    });
   }
   const scdIrt = attr(data, "InResponseTo");
   if (scdIrt !== inResponseTo) {
-    throw new SamlError("in_response_to_mismatch", { field: "SubjectConfirmationData InResponseTo", expected: inResponseTo ?? "(absent, as on the Response)", received: scdIrt });
+    throw new SamlError("in_response_to_mismatch", {
+      field: "SubjectConfirmationData InResponseTo",
+      expected: inResponseTo ?? "(absent, as on the Response)",
+      received: scdIrt,
+    });
   }
   const noaAttr = attr(data, "NotOnOrAfter");
   const noa = parseInstant(noaAttr, "SubjectConfirmationData NotOnOrAfter");
   if (now - skew >= noa) {
-    throw new SamlError("expired", { field: "SubjectConfirmationData NotOnOrAfter", expected: `after ${o.now.toISOString()} (-${skew / 1000}s skew)`, received: noaAttr });
+    throw new SamlError("expired", {
+      field: "SubjectConfirmationData NotOnOrAfter",
+      expected: `after ${o.now.toISOString()} (-${skew / 1000}s skew)`,
+      received: noaAttr,
+    });
   }
   const nbAttr = attr(data, "NotBefore");
-  if (nbAttr !== undefined && now + skew < parseInstant(nbAttr, "SubjectConfirmationData NotBefore")) {
-    throw new SamlError("not_yet_valid", { field: "SubjectConfirmationData NotBefore", received: nbAttr });
+  if (
+    nbAttr !== undefined &&
+    now + skew < parseInstant(nbAttr, "SubjectConfirmationData NotBefore")
+  ) {
+    throw new SamlError("not_yet_valid", {
+      field: "SubjectConfirmationData NotBefore",
+      received: nbAttr,
+    });
   }
   return noa;
 }
@@ -376,12 +540,21 @@ function readAttributes(a: XmlElement): Record<string, string[]> {
   for (const statement of children(a, SAML_ASSERTION_NS, "AttributeStatement")) {
     for (const at of childElements(statement)) {
       if (at.ns !== SAML_ASSERTION_NS || at.local !== "Attribute") {
-        throw new SamlError("schema_invalid", { field: "AttributeStatement", note: `unexpected ${at.local} (EncryptedAttribute is not supported)` });
+        throw new SamlError("schema_invalid", {
+          field: "AttributeStatement",
+          note: `unexpected ${at.local} (EncryptedAttribute is not supported)`,
+        });
       }
       const name = attr(at, "Name");
-      if (name === undefined || name === "") throw new SamlError("schema_invalid", { field: "Attribute Name", note: "missing" });
-      const values = (out[name] ??= []);
-      for (const v of children(at, SAML_ASSERTION_NS, "AttributeValue")) values.push(signedText(v, `Attribute ${name}`, false));
+      if (name === undefined || name === "")
+        throw new SamlError("schema_invalid", { field: "Attribute Name", note: "missing" });
+      let values = out[name];
+      if (values === undefined) {
+        values = [];
+        out[name] = values;
+      }
+      for (const v of children(at, SAML_ASSERTION_NS, "AttributeValue"))
+        values.push(signedText(v, `Attribute ${name}`, false));
     }
   }
   return out;
@@ -395,12 +568,21 @@ function readAttributes(a: XmlElement): Record<string, string[]> {
 function signedText(el: XmlElement, field: string, identifier: boolean): string {
   let text = "";
   for (const c of el.children) {
-    if (c.type === "comment") throw new SamlError("signed_value_tampered", { field, note: "contains a comment" });
-    if (c.type === "element") throw new SamlError("signed_value_tampered", { field, note: `contains an element (${c.local})` });
+    if (c.type === "comment")
+      throw new SamlError("signed_value_tampered", { field, note: "contains a comment" });
+    if (c.type === "element")
+      throw new SamlError("signed_value_tampered", {
+        field,
+        note: `contains an element (${c.local})`,
+      });
     text += c.value;
   }
   if (identifier && text !== text.trim()) {
-    throw new SamlError("signed_value_tampered", { field, received: text, note: "surrounded by whitespace" });
+    throw new SamlError("signed_value_tampered", {
+      field,
+      received: text,
+      note: "surrounded by whitespace",
+    });
   }
   return text;
 }
@@ -408,21 +590,32 @@ function signedText(el: XmlElement, field: string, identifier: boolean): string 
 function checkIssuer(el: XmlElement, expected: string, field: string): string {
   const format = attr(el, "Format");
   if (format !== undefined && format !== NAMEID_FORMAT.entity) {
-    throw new SamlError("issuer_invalid", { field: `${field} Format`, expected: NAMEID_FORMAT.entity, received: format });
+    throw new SamlError("issuer_invalid", {
+      field: `${field} Format`,
+      expected: NAMEID_FORMAT.entity,
+      received: format,
+    });
   }
   const value = signedText(el, field, true);
-  if (value !== expected) throw new SamlError("issuer_invalid", { field, expected, received: value });
+  if (value !== expected)
+    throw new SamlError("issuer_invalid", { field, expected, received: value });
   return value;
 }
 
 function checkStatus(response: XmlElement): void {
   const status = child(response, SAML_PROTOCOL_NS, "Status");
-  if (status === undefined) throw new SamlError("schema_invalid", { field: "Status", note: "missing" });
+  if (status === undefined)
+    throw new SamlError("schema_invalid", { field: "Status", note: "missing" });
   const codes: string[] = [];
-  for (let code = child(status, SAML_PROTOCOL_NS, "StatusCode"); code !== undefined; code = child(code, SAML_PROTOCOL_NS, "StatusCode")) {
+  for (
+    let code = child(status, SAML_PROTOCOL_NS, "StatusCode");
+    code !== undefined;
+    code = child(code, SAML_PROTOCOL_NS, "StatusCode")
+  ) {
     codes.push(attr(code, "Value") ?? "");
   }
-  if (codes.length === 0) throw new SamlError("schema_invalid", { field: "StatusCode", note: "missing" });
+  if (codes.length === 0)
+    throw new SamlError("schema_invalid", { field: "StatusCode", note: "missing" });
   if (codes[0] !== STATUS_SUCCESS) {
     const messageEl = child(status, SAML_PROTOCOL_NS, "StatusMessage");
     const message = messageEl === undefined ? undefined : directText(messageEl);
@@ -437,13 +630,19 @@ function checkStatus(response: XmlElement): void {
 
 function requireAttr(el: XmlElement, name: string, field: string): string {
   const v = attr(el, name);
-  if (v === undefined || v === "") throw new SamlError("schema_invalid", { field, note: "missing" });
+  if (v === undefined || v === "")
+    throw new SamlError("schema_invalid", { field, note: "missing" });
   return v;
 }
 
 function requireVersion(el: XmlElement, field: string): void {
   const v = attr(el, "Version");
-  if (v !== "2.0") throw new SamlError("schema_invalid", { field: `${field} Version`, expected: "2.0", received: v });
+  if (v !== "2.0")
+    throw new SamlError("schema_invalid", {
+      field: `${field} Version`,
+      expected: "2.0",
+      received: v,
+    });
 }
 
 function collectIds(root: XmlElement, into = new Set<string>()): Set<string> {
@@ -462,5 +661,3 @@ function collectIds(root: XmlElement, into = new Set<string>()): Set<string> {
 function checkUniqueIds(root: XmlElement, seen?: Set<string>): void {
   collectIds(root, seen);
 }
-
-export { parseXml };

@@ -41,8 +41,12 @@ const DEFAULT_MAX_ATTRIBUTES = 64;
 // name is ASCII), optionally prefixed.
 const QNAME = /[A-Za-z_][A-Za-z0-9._-]*(?::[A-Za-z_][A-Za-z0-9._-]*)?/y;
 // Characters that XML 1.0 (section 2.2) forbids anywhere, and the "]]>" forbidden in content.
-const FORBIDDEN_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const FORBIDDEN_IN_CONTENT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|]]>/;
+const FORBIDDEN_CHAR =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: XML 1.0 section 2.2 forbids these; matching them is the point
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const FORBIDDEN_IN_CONTENT =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: XML 1.0 section 2.2 forbids these; matching them is the point
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|]]>/;
 const XML_DECL =
   /<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(?:"1\.0"|'1\.0')(?:[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*(?:"[Uu][Tt][Ff]-8"|'[Uu][Tt][Ff]-8'))?(?:[ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*(?:"(?:yes|no)"|'(?:yes|no)'))?[ \t\r\n]*\?>/y;
 
@@ -107,7 +111,9 @@ class Parser {
       if (s.startsWith("<!--", this.pos)) {
         this.comment();
       } else if (s.startsWith("<?", this.pos)) {
-        throw new SamlError("xml_pi_forbidden", { note: `processing instruction at offset ${this.pos}` });
+        throw new SamlError("xml_pi_forbidden", {
+          note: `processing instruction at offset ${this.pos}`,
+        });
       } else if (s.startsWith("<!DOCTYPE", this.pos) || s.startsWith("<!ENTITY", this.pos)) {
         throw new SamlError("xml_dtd_forbidden", { note: `DOCTYPE at offset ${this.pos}` });
       } else {
@@ -132,7 +138,8 @@ class Parser {
   }
 
   private element(parent: MutableElement | null, depth: number): MutableElement {
-    if (depth > this.maxDepth) throw new SamlError("xml_too_deep", { note: `limit ${this.maxDepth}` });
+    if (depth > this.maxDepth)
+      throw new SamlError("xml_too_deep", { note: `limit ${this.maxDepth}` });
     const s = this.s;
     this.pos++; // '<'
     const qname = this.name();
@@ -201,7 +208,8 @@ class Parser {
       let ans = "";
       if (ap !== "") {
         const u = this.resolve(el, ap);
-        if (u === undefined || u === "") throw malformed(this.pos, `undeclared namespace prefix '${ap}'`);
+        if (u === undefined || u === "")
+          throw malformed(this.pos, `undeclared namespace prefix '${ap}'`);
         ans = u;
       }
       for (const b of el.attributes) {
@@ -222,7 +230,8 @@ class Parser {
     const prefix = aname === "xmlns" ? "" : aname.slice(6);
     if (prefix === "xmlns") throw malformed(this.pos, "the xmlns prefix cannot be declared");
     if (prefix === "xml" && uri !== XML_NS) throw malformed(this.pos, "the xml prefix is reserved");
-    if (prefix !== "xml" && uri === XML_NS) throw malformed(this.pos, "the XML namespace is reserved");
+    if (prefix !== "xml" && uri === XML_NS)
+      throw malformed(this.pos, "the XML namespace is reserved");
     if (uri === XMLNS_NS) throw malformed(this.pos, "the xmlns namespace is reserved");
     if (prefix !== "" && uri === "") {
       throw malformed(this.pos, `prefix '${prefix}' undeclared (not allowed in XML 1.0)`);
@@ -282,7 +291,8 @@ class Parser {
         const name = this.name();
         this.skipSpace();
         if (s.charCodeAt(this.pos) !== 0x3e) throw malformed(this.pos, "expected '>'");
-        if (name !== el.qname) throw malformed(lt, `end tag '${name}' does not match '${el.qname}'`);
+        if (name !== el.qname)
+          throw malformed(lt, `end tag '${name}' does not match '${el.qname}'`);
         this.pos++;
         flush();
         return;
@@ -319,7 +329,8 @@ class Parser {
   }
 
   private charData(raw: string, at: number): string {
-    if (FORBIDDEN_IN_CONTENT.test(raw)) throw malformed(at, "a character or ']]>' not allowed in content");
+    if (FORBIDDEN_IN_CONTENT.test(raw))
+      throw malformed(at, "a character or ']]>' not allowed in content");
     let v = raw;
     if (v.includes("\r")) v = v.replace(/\r\n?/g, "\n");
     if (v.includes("&")) v = this.decodeReferences(v, at);
@@ -358,9 +369,11 @@ class Parser {
       let code: number;
       if (/^#[0-9]{1,7}$/.test(body)) code = Number.parseInt(body.slice(1), 10);
       else if (/^#x[0-9A-Fa-f]{1,6}$/.test(body)) code = Number.parseInt(body.slice(2), 16);
-      else if (body.startsWith("#")) throw malformed(at, `malformed character reference '&${body};'`);
+      else if (body.startsWith("#"))
+        throw malformed(at, `malformed character reference '&${body};'`);
       else throw new SamlError("xml_entity_forbidden", { note: `'&${body};' at offset ${at}` });
-      if (!isXmlChar(code)) throw malformed(at, `character reference to a forbidden character '&${body};'`);
+      if (!isXmlChar(code))
+        throw malformed(at, `character reference to a forbidden character '&${body};'`);
       return String.fromCodePoint(code);
     });
   }
