@@ -4,7 +4,7 @@
  * Entra's claim URIs in Entra's order, its timing window and ID forms.
  */
 
-import { type KeyObject, createHash, randomUUID } from "node:crypto";
+import { createHash, type KeyObject, randomUUID } from "node:crypto";
 import type { HashName, SignatureAlgorithm } from "../saml/algorithms.ts";
 import { signEnveloped } from "../saml/dsig.ts";
 import { escapeAttr, escapeText } from "../saml/xml/c14n.ts";
@@ -126,7 +126,10 @@ export function buildEntraResponse(o: MockResponseOptions): string {
     [ENTRA_CLAIMS.identityprovider, [issuer]],
     [
       ENTRA_CLAIMS.authnmethodsreferences,
-      ["http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/password", "http://schemas.microsoft.com/claims/multipleauthn"],
+      [
+        "http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/password",
+        "http://schemas.microsoft.com/claims/multipleauthn",
+      ],
     ],
   ];
   if (u.mail !== undefined) claims.push([ENTRA_CLAIMS.emailaddress, [u.mail]]);
@@ -136,7 +139,10 @@ export function buildEntraResponse(o: MockResponseOptions): string {
   if (u.groups !== undefined && u.groups.length > 0) {
     const limit = o.groupsOverageLimit ?? 150;
     if (u.groups.length > limit) {
-      claims.push([ENTRA_CLAIMS.groupsLink, [`https://graph.windows.net/${o.tenantId}/users/${u.objectId}/getMemberObjects`]]);
+      claims.push([
+        ENTRA_CLAIMS.groupsLink,
+        [`https://graph.windows.net/${o.tenantId}/users/${u.objectId}/getMemberObjects`],
+      ]);
     } else {
       claims.push([ENTRA_CLAIMS.groups, u.groups]);
     }
@@ -164,8 +170,12 @@ export function buildEntraResponse(o: MockResponseOptions): string {
 
   const signing = o.signing ?? "assertion";
   const key = { privateKey: o.signingKey, certificate: o.signingCertificate };
-  const sign = { algorithm: o.signatureAlgorithm ?? "rsa-sha256", digest: o.digest ?? "sha256" } as const;
-  if (signing === "assertion" || signing === "both") assertion = signEnveloped(assertion, key, sign);
+  const sign = {
+    algorithm: o.signatureAlgorithm ?? "rsa-sha256",
+    digest: o.digest ?? "sha256",
+  } as const;
+  if (signing === "assertion" || signing === "both")
+    assertion = signEnveloped(assertion, key, sign);
 
   let response =
     `<samlp:Response ID="${responseId}" Version="2.0" IssueInstant="${issueInstant}" Destination="${escapeAttr(o.acsUrl)}"${irt} xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">` +
@@ -196,7 +206,9 @@ export function buildEntraFailure(o: MockFailureOptions): string {
     if (i >= o.statusCodes.length) return "";
     const inner = nest(i + 1);
     const value = escapeAttr(o.statusCodes[i]!);
-    return inner === "" ? `<samlp:StatusCode Value="${value}"/>` : `<samlp:StatusCode Value="${value}">${inner}</samlp:StatusCode>`;
+    return inner === ""
+      ? `<samlp:StatusCode Value="${value}"/>`
+      : `<samlp:StatusCode Value="${value}">${inner}</samlp:StatusCode>`;
   };
   const codes = nest(0);
   return (

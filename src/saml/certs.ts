@@ -3,7 +3,7 @@
  * KeyInfo (DESIGN.md, the SAML profile).
  */
 
-import { type KeyObject, X509Certificate, createHash } from "node:crypto";
+import { createHash, type KeyObject, X509Certificate } from "node:crypto";
 import { SamlError } from "./errors.ts";
 
 export interface TrustedCertificate {
@@ -79,7 +79,10 @@ function fromX509(x509: X509Certificate, base64: string): TrustedCertificate {
 export function normalizeCertificateText(input: string): string {
   let s = input.trim();
   // Quotes around the whole value (a .env line pasted with them).
-  while (s.length >= 2 && ((s.startsWith('"') && s.endsWith('"')) || (s.startsWith("'") && s.endsWith("'")))) {
+  while (
+    s.length >= 2 &&
+    ((s.startsWith('"') && s.endsWith('"')) || (s.startsWith("'") && s.endsWith("'")))
+  ) {
     s = s.slice(1, -1).trim();
   }
   s = s.replace(/\\r|\\n/g, "\n");

@@ -8,7 +8,7 @@
  * the element whose digest we check is the element the caller goes on to read.
  */
 
-import { type KeyObject, createHash, sign, timingSafeEqual, verify } from "node:crypto";
+import { createHash, type KeyObject, sign, timingSafeEqual, verify } from "node:crypto";
 import {
   type AlgorithmPolicy,
   C14N_EXCLUSIVE,
@@ -17,17 +17,17 @@ import {
   DIGEST_METHODS,
   DSIG_NS,
   type HashName,
+  hashAllowed,
   SIGNATURE_METHOD_URI,
   SIGNATURE_METHODS,
   type SignatureAlgorithm,
   TRANSFORM_ENVELOPED,
-  hashAllowed,
 } from "./algorithms.ts";
-import { type TrustedCertificate, fingerprintOfBase64Der } from "./certs.ts";
+import { fingerprintOfBase64Der, type TrustedCertificate } from "./certs.ts";
 import { SamlError } from "./errors.ts";
 import { canonicalize } from "./xml/c14n.ts";
 import { parseXml } from "./xml/parse.ts";
-import { type XmlElement, attr, childElements, directText } from "./xml/tree.ts";
+import { attr, childElements, directText, type XmlElement } from "./xml/tree.ts";
 
 const EXC_C14N_NS = "http://www.w3.org/2001/10/xml-exc-c14n#";
 
@@ -40,7 +40,8 @@ export interface VerifiedSignature {
 /** The ds:Signature children of `el` (direct children only: that is the only place we look). */
 export function signatureChildren(el: XmlElement): XmlElement[] {
   const out: XmlElement[] = [];
-  for (const c of el.children) if (c.type === "element" && c.ns === DSIG_NS && c.local === "Signature") out.push(c);
+  for (const c of el.children)
+    if (c.type === "element" && c.ns === DSIG_NS && c.local === "Signature") out.push(c);
   return out;
 }
 
@@ -56,14 +57,19 @@ export function verifyEnvelopedSignature(
   idAttribute = "ID",
 ): VerifiedSignature {
   if (signature.parent !== signed) {
-    throw new SamlError("signature_reference_invalid", { note: "the Signature is not a child of the signed element" });
+    throw new SamlError("signature_reference_invalid", {
+      note: "the Signature is not a child of the signed element",
+    });
   }
   const parts = childElements(signature);
   // Signature: SignedInfo, SignatureValue, KeyInfo? (xmldsig-core 4.1). Object is refused: it is
   // unsigned by the enveloped transform and a hiding place for wrapped content.
   const [signedInfo, signatureValueEl, ...rest] = parts;
   if (!isDs(signedInfo, "SignedInfo") || !isDs(signatureValueEl, "SignatureValue")) {
-    throw new SamlError("schema_invalid", { field: "Signature", note: "expected SignedInfo then SignatureValue" });
+    throw new SamlError("schema_invalid", {
+      field: "Signature",
+      note: "expected SignedInfo then SignatureValue",
+    });
   }
   if (rest.length > 1 || (rest.length === 1 && !isDs(rest[0], "KeyInfo"))) {
     throw new SamlError("signature_reference_invalid", {
@@ -75,7 +81,11 @@ export function verifyEnvelopedSignature(
 
   const si = childElements(signedInfo);
   const [c14nMethod, sigMethod, reference, ...extra] = si;
-  if (!isDs(c14nMethod, "CanonicalizationMethod") || !isDs(sigMethod, "SignatureMethod") || !isDs(reference, "Reference")) {
+  if (
+    !isDs(c14nMethod, "CanonicalizationMethod") ||
+    !isDs(sigMethod, "SignatureMethod") ||
+    !isDs(reference, "Reference")
+  ) {
     throw new SamlError("schema_invalid", {
       field: "SignedInfo",
       note: "expected CanonicalizationMethod, SignatureMethod, Reference",
@@ -96,7 +106,8 @@ export function verifyEnvelopedSignature(
       field: "SignatureMethod",
       expected: "RSA-SHA256/384/512 or ECDSA-SHA256/384/512",
       received: sigAlg,
-      note: method?.hash === "sha1" ? "SHA-1 is refused unless the connection allows it" : undefined,
+      note:
+        method?.hash === "sha1" ? "SHA-1 is refused unless the connection allows it" : undefined,
     });
   }
 
@@ -112,8 +123,16 @@ export function verifyEnvelopedSignature(
   }
   const refParts = childElements(reference);
   const [transformsEl, digestMethodEl, digestValueEl, ...refExtra] = refParts;
-  if (!isDs(transformsEl, "Transforms") || !isDs(digestMethodEl, "DigestMethod") || !isDs(digestValueEl, "DigestValue") || refExtra.length > 0) {
-    throw new SamlError("schema_invalid", { field: "Reference", note: "expected Transforms, DigestMethod, DigestValue" });
+  if (
+    !isDs(transformsEl, "Transforms") ||
+    !isDs(digestMethodEl, "DigestMethod") ||
+    !isDs(digestValueEl, "DigestValue") ||
+    refExtra.length > 0
+  ) {
+    throw new SamlError("schema_invalid", {
+      field: "Reference",
+      note: "expected Transforms, DigestMethod, DigestValue",
+    });
   }
   const transforms = childElements(transformsEl);
   // Exactly enveloped-signature then exclusive C14N (SAML core 5.4.3, 5.4.4).
@@ -173,7 +192,9 @@ export function verifyEnvelopedSignature(
 
   // 2. The digest of the signed element, minus this Signature (enveloped transform).
   const expectedDigest = decodeBase64Strict(directText(digestValueEl), "DigestValue");
-  const actual = createHash(digestHash).update(canonicalize(signed, { ...refC14n, exclude: signature }), "utf8").digest();
+  const actual = createHash(digestHash)
+    .update(canonicalize(signed, { ...refC14n, exclude: signature }), "utf8")
+    .digest();
   if (actual.length !== expectedDigest.length || !timingSafeEqual(actual, expectedDigest)) {
     throw new SamlError("digest_mismatch", {
       field: `${signed.local} digest`,
@@ -188,7 +209,10 @@ function isDs(el: XmlElement | undefined, local: string): el is XmlElement {
   return el !== undefined && el.ns === DSIG_NS && el.local === local;
 }
 
-function c14nFromMethod(el: XmlElement, field: string): { withComments: boolean; inclusivePrefixes: string[] } {
+function c14nFromMethod(
+  el: XmlElement,
+  field: string,
+): { withComments: boolean; inclusivePrefixes: string[] } {
   const alg = attr(el, "Algorithm") ?? "";
   if (alg !== C14N_EXCLUSIVE && alg !== C14N_EXCLUSIVE_WITH_COMMENTS) {
     throw new SamlError(field === "Transform" ? "transform_not_allowed" : "algorithm_not_allowed", {
@@ -199,7 +223,11 @@ function c14nFromMethod(el: XmlElement, field: string): { withComments: boolean;
   }
   const params = childElements(el);
   let inclusivePrefixes: string[] = [];
-  if (params.length > 1 || (params.length === 1 && !(params[0]!.ns === EXC_C14N_NS && params[0]!.local === "InclusiveNamespaces"))) {
+  if (
+    params.length > 1 ||
+    (params.length === 1 &&
+      !(params[0]!.ns === EXC_C14N_NS && params[0]!.local === "InclusiveNamespaces"))
+  ) {
     throw new SamlError("transform_not_allowed", { field, note: "unexpected parameters" });
   }
   if (params.length === 1) {
@@ -218,7 +246,13 @@ function keyInfoCertificate(keyInfo: XmlElement | undefined): string | undefined
   return undefined;
 }
 
-function verifyBytes(hash: HashName, keyType: "rsa" | "ec", data: Buffer, key: KeyObject, sig: Buffer): boolean {
+function verifyBytes(
+  hash: HashName,
+  keyType: "rsa" | "ec",
+  data: Buffer,
+  key: KeyObject,
+  sig: Buffer,
+): boolean {
   try {
     return keyType === "ec"
       ? verify(hash, data, { key, dsaEncoding: "ieee-p1363" }, sig)
@@ -259,10 +293,16 @@ export interface SignOptions {
  * an enveloped signature, inserted right after its own Issuer (SAML core 5.4.1 puts it there), or
  * as its first child when it has none. Returns the element's XML with the Signature in place.
  */
-export function signEnveloped(elementXml: string, key: SigningKey, options: SignOptions = {}, idAttribute = "ID"): string {
+export function signEnveloped(
+  elementXml: string,
+  key: SigningKey,
+  options: SignOptions = {},
+  idAttribute = "ID",
+): string {
   const el = parseXml(elementXml);
   const id = attr(el, idAttribute);
-  if (id === undefined) throw new Error(`signEnveloped: the element has no ${idAttribute} attribute`);
+  if (id === undefined)
+    throw new Error(`signEnveloped: the element has no ${idAttribute} attribute`);
   const algorithm = options.algorithm ?? "rsa-sha256";
   const digest = options.digest ?? "sha256";
   const c14nUri = options.withComments ? C14N_EXCLUSIVE_WITH_COMMENTS : C14N_EXCLUSIVE;
@@ -282,7 +322,10 @@ export function signEnveloped(elementXml: string, key: SigningKey, options: Sign
   const hash = SIGNATURE_METHODS[SIGNATURE_METHOD_URI[algorithm]]!.hash;
   const signatureValue = (
     algorithm.startsWith("ecdsa")
-      ? sign(hash, Buffer.from(canonicalSignedInfo, "utf8"), { key: key.privateKey, dsaEncoding: "ieee-p1363" })
+      ? sign(hash, Buffer.from(canonicalSignedInfo, "utf8"), {
+          key: key.privateKey,
+          dsaEncoding: "ieee-p1363",
+        })
       : sign(hash, Buffer.from(canonicalSignedInfo, "utf8"), key.privateKey)
   ).toString("base64");
   // The SignedInfo is written inside the Signature without repeating the namespace declaration;

@@ -11,7 +11,10 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 export function decodeMessage(base64: string, maxBytes: number): string {
   // 4/3 expansion plus room for line breaks: refuse before doing any work on a huge input.
   if (base64.length > Math.ceil(maxBytes / 3) * 4 * 1.1 + 1024) {
-    throw new SamlError("input_too_large", { expected: `at most ${maxBytes} bytes`, received: `${base64.length} base64 characters` });
+    throw new SamlError("input_too_large", {
+      expected: `at most ${maxBytes} bytes`,
+      received: `${base64.length} base64 characters`,
+    });
   }
   const compact = base64.replace(/[ \t\r\n]+/g, "");
   if (compact.length === 0 || compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) {
@@ -19,7 +22,10 @@ export function decodeMessage(base64: string, maxBytes: number): string {
   }
   const bytes = Buffer.from(compact, "base64");
   if (bytes.length > maxBytes) {
-    throw new SamlError("input_too_large", { expected: `at most ${maxBytes} bytes`, received: `${bytes.length} bytes` });
+    throw new SamlError("input_too_large", {
+      expected: `at most ${maxBytes} bytes`,
+      received: `${bytes.length} bytes`,
+    });
   }
   return decodeUtf8(bytes);
 }

@@ -22,4 +22,5 @@ export const BINDING = {
 } as const;
 
 /** The claim URI Entra uses for the mail address (ENTRA.md, Claims). */
-export const CLAIM_EMAILADDRESS = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress";
+export const CLAIM_EMAILADDRESS =
+  "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress";

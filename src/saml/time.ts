@@ -6,10 +6,15 @@ const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))
 
 /** Milliseconds since the epoch for a SAML instant; throws schema_invalid naming `field`. */
 export function parseInstant(value: string | undefined, field: string): number {
-  if (value === undefined) throw new SamlError("schema_invalid", { field, received: undefined, note: "required" });
+  if (value === undefined)
+    throw new SamlError("schema_invalid", { field, received: undefined, note: "required" });
   const m = INSTANT.exec(value);
   if (m === null) {
-    throw new SamlError("schema_invalid", { field, expected: "a UTC instant like 2023-11-17T18:39:30.314Z", received: value });
+    throw new SamlError("schema_invalid", {
+      field,
+      expected: "a UTC instant like 2023-11-17T18:39:30.314Z",
+      received: value,
+    });
   }
   const [, y, mo, d, h, mi, s, frac] = m;
   const ms = frac === undefined ? 0 : Number((frac + "00").slice(0, 3));
@@ -23,7 +28,11 @@ export function parseInstant(value: string | undefined, field: string): number {
     Number(mi) > 59 ||
     Number(s) > 59
   ) {
-    throw new SamlError("schema_invalid", { field, note: "not a real date and time", received: value });
+    throw new SamlError("schema_invalid", {
+      field,
+      note: "not a real date and time",
+      received: value,
+    });
   }
   return t;
 }

@@ -10,7 +10,13 @@ import type { XmlElement } from "./xml/tree.ts";
 /** Decrypts an EncryptedAssertion and returns the Assertion element, parsed in its context. */
 export function decryptAssertion(encrypted: XmlElement, keys: readonly KeyObject[]): XmlElement {
   if (keys.length === 0) {
-    throw new SamlError("decryption_failed", { field: "EncryptedAssertion", note: "no SP decryption key is configured" });
+    throw new SamlError("decryption_failed", {
+      field: "EncryptedAssertion",
+      note: "no SP decryption key is configured",
+    });
   }
-  throw new SamlError("decryption_failed", { field: "EncryptedAssertion", note: `not implemented yet (${encrypted.local})` });
+  throw new SamlError("decryption_failed", {
+    field: "EncryptedAssertion",
+    note: `not implemented yet (${encrypted.local})`,
+  });
 }

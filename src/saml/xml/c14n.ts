@@ -7,7 +7,7 @@
  * an optional excluded element: the enveloped Signature, XML-DSig section 6.6.4).
  */
 
-import { XML_NS, type XmlElement, type XmlNamespaceDecl, lookupNamespace } from "./tree.ts";
+import { lookupNamespace, XML_NS, type XmlElement, type XmlNamespaceDecl } from "./tree.ts";
 
 export interface C14nOptions {
   readonly withComments?: boolean;
@@ -72,11 +72,17 @@ function renderElement(el: XmlElement, ctx: Ctx, rendered: Rendered): string {
     const ds = decls as XmlNamespaceDecl[];
     if (ds.length > 1) ds.sort((a, b) => compare(a.prefix, b.prefix));
     for (const d of ds) {
-      out += d.prefix === "" ? ` xmlns="${escapeAttr(d.uri)}"` : ` xmlns:${d.prefix}="${escapeAttr(d.uri)}"`;
+      out +=
+        d.prefix === ""
+          ? ` xmlns="${escapeAttr(d.uri)}"`
+          : ` xmlns:${d.prefix}="${escapeAttr(d.uri)}"`;
     }
   }
   if (attrs.length > 0) {
-    const sorted = attrs.length > 1 ? [...attrs].sort((a, b) => compare(a.ns, b.ns) || compare(a.local, b.local)) : attrs;
+    const sorted =
+      attrs.length > 1
+        ? [...attrs].sort((a, b) => compare(a.ns, b.ns) || compare(a.local, b.local))
+        : attrs;
     for (const a of sorted) out += ` ${a.qname}="${escapeAttr(a.value)}"`;
   }
   out += ">";
@@ -98,13 +104,25 @@ function compare(a: string, b: string): number {
 
 export function escapeText(s: string): string {
   if (!/[&<>\r]/.test(s)) return s;
-  return s.replace(/[&<>\r]/g, (c) => (c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : "&#xD;"));
+  return s.replace(/[&<>\r]/g, (c) =>
+    c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : "&#xD;",
+  );
 }
 
 export function escapeAttr(s: string): string {
   if (!/[&<"\t\n\r]/.test(s)) return s;
   return s.replace(/[&<"\t\n\r]/g, (c) =>
-    c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === '"' ? "&quot;" : c === "\t" ? "&#x9;" : c === "\n" ? "&#xA;" : "&#xD;",
+    c === "&"
+      ? "&amp;"
+      : c === "<"
+        ? "&lt;"
+        : c === '"'
+          ? "&quot;"
+          : c === "\t"
+            ? "&#x9;"
+            : c === "\n"
+              ? "&#xA;"
+              : "&#xD;",
   );
 }
 
