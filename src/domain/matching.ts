@@ -1,0 +1,207 @@
+/**
+ * From a verified SAML login to the app user(s) it may sign in as: the email to match on (which
+ * claim, per account), the IdP's stable subject (identity bindings), multi-login (XCALLY 3.51),
+ * the duplicate-user refusal (Netcore), and optional just-in-time creation.
+ */
+
+import type { VerifiedResponse } from "../saml/response.ts";
+import type { Account, Connection, User } from "./model.ts";
+import type { Store } from "./store.ts";
+
+export const CLAIM_NAME = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name";
+export const CLAIM_TENANTID = "http://schemas.microsoft.com/identity/claims/tenantid";
+export const CLAIM_OBJECTID = "http://schemas.microsoft.com/identity/claims/objectidentifier";
+const PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
+
+/** The claims the domain reads: a verified response's, or a test login's. */
+export type Claims = Pick<VerifiedResponse, "nameId" | "nameIdFormat" | "attributes" | "email">;
+
+export interface EmailReading {
+  readonly email: string | undefined;
+  /** Which claim was read, for the audit log and the test-SSO page. */
+  readonly source: string;
+}
+
+/** The email the account matches users on, from the claim its settings name. */
+export function readEmail(claims: Claims, account: Account): EmailReading {
+  const src = account.settings.emailSource;
+  if (src === "emailaddress") {
+    return {
+      email: nonEmpty(claims.email),
+      source: "emailaddress claim (else NameID in emailAddress format)",
+    };
+  }
+  if (src === "nameid") return { email: nonEmpty(claims.nameId), source: "NameID" };
+  if (src === "name")
+    return { email: nonEmpty(claims.attributes[CLAIM_NAME]?.[0]), source: "name claim (UPN)" };
+  const uri = src.slice("attribute:".length);
+  return { email: nonEmpty(claims.attributes[uri]?.[0]), source: `attribute ${uri}` };
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v.trim() === "" ? undefined : v.trim();
+}
+
+/**
+ * The IdP's immutable identifier for the person: Entra's tenant + object ID, else a persistent
+ * NameID. Emails and UPNs change; this does not.
+ */
+export function stableSubject(claims: Claims): string | undefined {
+  const tenant = claims.attributes[CLAIM_TENANTID]?.[0];
+  const oid = claims.attributes[CLAIM_OBJECTID]?.[0];
+  if (tenant !== undefined && oid !== undefined && tenant !== "" && oid !== "")
+    return `entra:${tenant}/${oid}`;
+  if (claims.nameIdFormat === PERSISTENT) return `persistent:${claims.nameId}`;
+  return undefined;
+}
+
+export type MatchOutcome =
+  | {
+      readonly kind: "single";
+      readonly user: User;
+      readonly via: "binding" | "email" | "sso_id" | "jit";
+    }
+  | { readonly kind: "choose"; readonly users: readonly User[] }
+  | {
+      readonly kind: "refused";
+      readonly reason: MatchRefusal;
+      readonly detail: Readonly<Record<string, unknown>>;
+    };
+
+export type MatchRefusal =
+  | "email_claim_missing"
+  | "no_matching_user"
+  | "duplicate_users"
+  | "user_disabled"
+  | "role_not_enabled"
+  | "multi_login_claim_missing";
+
+/** Which users this login may become. Creates the identity binding on a first single match. */
+export async function matchUsers(
+  store: Store,
+  account: Account,
+  connection: Connection,
+  claims: Claims,
+  now: Date,
+): Promise<MatchOutcome> {
+  const s = account.settings;
+  const reading = readEmail(claims, account);
+  const subject = stableSubject(claims);
+  const base = {
+    emailRead: reading.email ?? null,
+    emailSource: reading.source,
+    subject: subject ?? null,
+  };
+  const enabled = (u: User): boolean => s.samlLogin[u.role];
+
+  if (s.multiLogin) {
+    let candidates: User[];
+    if (s.multiLoginClaim !== null) {
+      const key = claimValue(claims, s.multiLoginClaim);
+      if (key === undefined)
+        return refused("multi_login_claim_missing", { ...base, claim: s.multiLoginClaim });
+      candidates = await store.users.bySsoId(account.id, key);
+    } else {
+      if (reading.email === undefined) return refused("email_claim_missing", base);
+      candidates = await store.users.byEmail(account.id, reading.email, s.emailCaseInsensitive);
+    }
+    return decide(candidates, enabled, base, true);
+  }
+
+  if (subject !== undefined) {
+    const binding = await store.bindings.find(connection.id, subject);
+    if (binding !== undefined) {
+      const user = await store.users.get(binding.userId);
+      if (user !== undefined && user.accountId === account.id) {
+        if (user.disabled) return refused("user_disabled", { ...base, userId: user.id });
+        if (!enabled(user))
+          return refused("role_not_enabled", { ...base, userId: user.id, role: user.role });
+        await store.bindings.touch(binding.id, now);
+        return { kind: "single", user, via: "binding" };
+      }
+    }
+  }
+
+  if (reading.email === undefined) return refused("email_claim_missing", base);
+  const candidates = await store.users.byEmail(account.id, reading.email, s.emailCaseInsensitive);
+  if (candidates.length === 0 && s.jitRole !== null) {
+    const user = await createJitUser(store, account, reading.email, s.jitRole, now);
+    if (subject !== undefined)
+      await store.bindings.create({ userId: user.id, connectionId: connection.id, subject }, now);
+    return { kind: "single", user, via: "jit" };
+  }
+  const outcome = decide(candidates, enabled, base, false);
+  if (outcome.kind === "single" && subject !== undefined) {
+    await store.bindings.create(
+      { userId: outcome.user.id, connectionId: connection.id, subject },
+      now,
+    );
+  }
+  return outcome;
+}
+
+function decide(
+  candidates: readonly User[],
+  enabled: (u: User) => boolean,
+  base: Record<string, unknown>,
+  multiLogin: boolean,
+): MatchOutcome {
+  const live = candidates.filter((u) => !u.disabled);
+  if (candidates.length > 0 && live.length === 0) {
+    return refused("user_disabled", { ...base, userIds: candidates.map((u) => u.id) });
+  }
+  if (live.length === 0) return refused("no_matching_user", base);
+  const allowed = live.filter(enabled);
+  if (allowed.length === 0) {
+    return refused("role_not_enabled", { ...base, roles: live.map((u) => u.role) });
+  }
+  if (allowed.length === 1) {
+    return { kind: "single", user: allowed[0]!, via: multiLogin ? "sso_id" : "email" };
+  }
+  if (multiLogin) return { kind: "choose", users: allowed };
+  return refused("duplicate_users", { ...base, usernames: allowed.map((u) => u.username) });
+}
+
+function refused(reason: MatchRefusal, detail: Record<string, unknown>): MatchOutcome {
+  return { kind: "refused", reason, detail };
+}
+
+/** A claim by full URI, or by short name (the last path segment: "ssoid" matches ".../ssoid"). */
+export function claimValue(claims: Claims, name: string): string | undefined {
+  if (name === "email") return claims.email;
+  if (name === "nameid") return claims.nameId;
+  const direct = claims.attributes[name]?.[0];
+  if (direct !== undefined) return direct;
+  for (const [uri, values] of Object.entries(claims.attributes)) {
+    const short = uri.slice(uri.lastIndexOf("/") + 1);
+    if (short.toLowerCase() === name.toLowerCase() && values[0] !== undefined) return values[0];
+  }
+  return undefined;
+}
+
+async function createJitUser(
+  store: Store,
+  account: Account,
+  email: string,
+  role: User["role"],
+  now: Date,
+): Promise<User> {
+  let username = email.toLowerCase();
+  for (let i = 2; (await store.users.byUsername(account.id, username)) !== undefined; i++)
+    username = `${email.toLowerCase()}#${i}`;
+  return store.users.create(
+    {
+      accountId: account.id,
+      username,
+      email,
+      ssoId: null,
+      role,
+      passwordHash: null,
+      totpSecret: null,
+      breakGlass: false,
+      mustChangePassword: false,
+      disabled: false,
+    },
+    now,
+  );
+}
