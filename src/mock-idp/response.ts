@@ -8,6 +8,7 @@ import { createHash, type KeyObject, randomUUID } from "node:crypto";
 import type { HashName, SignatureAlgorithm } from "../saml/algorithms.ts";
 import { signEnveloped } from "../saml/dsig.ts";
 import { escapeAttr, escapeText } from "../saml/xml/c14n.ts";
+import { encryptAssertion } from "../saml/xmlenc.ts";
 
 export const ENTRA_CLAIMS = {
   tenantid: "http://schemas.microsoft.com/identity/claims/tenantid",
@@ -68,6 +69,16 @@ export interface MockResponseOptions {
   readonly issuer?: string;
   /** Transforms the unsigned Assertion XML before signing (fixtures for refusal rules). */
   readonly mutateAssertion?: (xml: string) => string;
+  /**
+   * Token encryption (Entra: Token encryption): the Assertion, signed first when the signing
+   * option covers it, is replaced by its EncryptedAssertion before the Response is signed.
+   */
+  readonly encryptFor?: {
+    readonly publicKey: KeyObject;
+    /** Base64 DER of the SP's encryption certificate, put in the EncryptedKey's KeyInfo. */
+    readonly certificate?: string;
+    readonly algorithm?: "aes256-gcm" | "aes256-cbc";
+  };
   /** Transforms the unsigned Response XML (Assertion already signed) before signing. */
   readonly mutateResponse?: (xml: string) => string;
 }
@@ -176,6 +187,9 @@ export function buildEntraResponse(o: MockResponseOptions): string {
   } as const;
   if (signing === "assertion" || signing === "both")
     assertion = signEnveloped(assertion, key, sign);
+  if (o.encryptFor !== undefined) {
+    assertion = encryptAssertion(assertion, o.encryptFor, { algorithm: o.encryptFor.algorithm });
+  }
 
   let response =
     `<samlp:Response ID="${responseId}" Version="2.0" IssueInstant="${issueInstant}" Destination="${escapeAttr(o.acsUrl)}"${irt} xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">` +

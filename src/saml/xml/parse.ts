@@ -67,6 +67,24 @@ export function parseXml(xml: string, limits: ParseLimits = {}): XmlElement {
   return new Parser(xml, limits).document();
 }
 
+/**
+ * Parses `xml`, which must hold exactly one element (whitespace and comments around it allowed,
+ * no XML declaration, no DTD), as if that element stood in the document as a child of `context`:
+ * its `parent` is `context`, so unprefixed and prefixed names resolve against the namespaces in
+ * scope there, and canonicalization and namespace lookups walk on into the enclosing document.
+ * `context` itself is not changed (the new element is not added to its children). The depth
+ * limit counts from the top of `context`'s document. Used for decrypted EncryptedAssertion
+ * plaintext (XML Encryption 1.1 section 4.5: Element-typed plaintext is parsed in the context of
+ * the element it replaces).
+ */
+export function parseXmlFragment(
+  xml: string,
+  context: XmlElement,
+  limits: ParseLimits = {},
+): XmlElement {
+  return new Parser(xml, limits).fragment(context);
+}
+
 function malformed(pos: number, what: string): SamlError {
   return new SamlError("malformed_xml", { note: `${what} at offset ${pos}` });
 }
@@ -101,6 +119,21 @@ class Parser {
     this.misc();
     if (this.pos !== s.length) throw malformed(this.pos, "content after the document element");
     return root;
+  }
+
+  fragment(context: XmlElement): XmlElement {
+    const s = this.s;
+    let depth = 1;
+    for (let e = context.parent; e !== null; e = e.parent) depth++;
+    // The same Misc rules as around a document element: whitespace and comments only, so an
+    // XML declaration is refused here as a processing instruction.
+    this.misc();
+    if (s.charCodeAt(this.pos) !== 0x3c) throw malformed(this.pos, "expected an element");
+    // The shapes differ only in readonly-ness; the parser never writes to `context`.
+    const el = this.element(context as MutableElement, depth + 1);
+    this.misc();
+    if (this.pos !== s.length) throw malformed(this.pos, "content after the element");
+    return el;
   }
 
   /** Whitespace and comments outside the document element (XML 1.0 production Misc). */
