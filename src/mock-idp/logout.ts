@@ -69,7 +69,7 @@ export function buildEntraLogoutResponse(o: EntraLogoutResponseOptions): EntraRe
     `<Issuer xmlns="${ASSERTION_NS}">${escapeText(issuer)}</Issuer>` +
     `<samlp:Status><samlp:StatusCode Value="${escapeAttr(o.statusCode ?? STATUS_SUCCESS)}"/></samlp:Status>` +
     `</samlp:LogoutResponse>`;
-  const query = entraQuery("SAMLResponse", xml, o.relayState, o.signingKey);
+  const query = entraRedirectQuery("SAMLResponse", xml, o.relayState, o.signingKey);
   return Object.freeze({ id, xml, query, url: join(o.destination, query) });
 }
 
@@ -104,7 +104,7 @@ export function buildEntraLogoutRequest(o: EntraLogoutRequestOptions): EntraRedi
     `<NameID xmlns="${ASSERTION_NS}">${escapeText(o.nameId)}</NameID>` +
     `<samlp:SessionIndex>${escapeText(o.sessionIndex)}</samlp:SessionIndex>` +
     `</samlp:LogoutRequest>`;
-  const query = entraQuery(
+  const query = entraRedirectQuery(
     "SAMLRequest",
     xml,
     o.relayState,
@@ -127,7 +127,8 @@ export function readSpLogoutQuery(rawQuery: string): {
   return { xml, relayState: params.get("RelayState") ?? undefined };
 }
 
-function entraQuery(
+/** A Redirect-binding query as Entra writes it: lowercase escapes, RSA-SHA256 when a key is given. */
+export function entraRedirectQuery(
   type: "SAMLRequest" | "SAMLResponse",
   xml: string,
   relayState: string | undefined,
