@@ -4,6 +4,15 @@
  */
 
 export type { AlgorithmPolicy, HashName, SignatureAlgorithm } from "./algorithms.ts";
+export {
+  type AuthnRequestOptions,
+  type BuiltRedirectMessage,
+  buildAuthnRequest,
+  type ParsedAuthnRequest,
+  parseAuthnRequest,
+  REQUESTABLE_NAMEID_FORMATS,
+  type RequestableNameIdFormat,
+} from "./authn-request.ts";
 export { normalizeCertificateText, readCertificate, type TrustedCertificate } from "./certs.ts";
 export { signEnveloped, verifyEnvelopedSignature } from "./dsig.ts";
 export {
@@ -14,8 +23,34 @@ export {
   type SamlErrorCode,
   type SamlErrorDetail,
 } from "./errors.ts";
+export {
+  type BuiltLogoutMessage,
+  buildLogoutRequest,
+  buildLogoutResponse,
+  isVerifiedLogoutRequest,
+  isVerifiedLogoutResponse,
+  type LogoutMessageInput,
+  type LogoutRequestOptions,
+  type LogoutRequestValidationOptions,
+  type LogoutResponseOptions,
+  type LogoutResponseValidationOptions,
+  type ParsedLogoutRequest,
+  parseLogoutRequest,
+  type VerifiedLogoutRequest,
+  type VerifiedLogoutResponse,
+  validateLogoutRequest,
+  validateLogoutResponse,
+} from "./logout.ts";
 export { CLAIM_EMAILADDRESS, NAMEID_FORMAT } from "./namespaces.ts";
 export { decodeRedirectMessage, encodeRedirectMessage } from "./redirect.ts";
+export {
+  type RedirectMessageType,
+  type RedirectSignOptions,
+  type RedirectVerifyOptions,
+  signRedirectQuery,
+  type VerifiedRedirectQuery,
+  verifyRedirectQuery,
+} from "./redirect-signature.ts";
 export {
   isVerifiedResponse,
   type ReplayCache,
