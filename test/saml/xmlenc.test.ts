@@ -315,6 +315,7 @@ describe("validateResponse with an EncryptedAssertion", () => {
 function prefixedResponse(
   signing: "assertion" | "response",
   tamper?: (assertionXml: string) => string,
+  encrypt = true,
 ): string {
   const id = entraId();
   const nb = new Date(NOW.getTime() - 5 * 60_000).toISOString();
@@ -339,7 +340,10 @@ function prefixedResponse(
     () => parseXml(assertion),
     (e: unknown) => e instanceof SamlError && e.code === "malformed_xml",
   );
-  const enc = encryptAssertion(assertion, spRecipient, { algorithm: "aes256-gcm" });
+  // Unencrypted: the Assertion inside its EncryptedAssertion, for xmlsec1 to encrypt in place.
+  const enc = encrypt
+    ? encryptAssertion(assertion, spRecipient, { algorithm: "aes256-gcm" })
+    : `<saml:EncryptedAssertion>${assertion}</saml:EncryptedAssertion>`;
   let response =
     `<samlp:Response xmlns:samlp="${SAMLP}" ${decl} xmlns:ds="http://www.w3.org/2000/09/xmldsig#" ID="${entraId()}" Version="2.0" IssueInstant="${NOW.toISOString()}" Destination="${ACS}" InResponseTo="${REQUEST_ID}">` +
     `<saml:Issuer>${ISSUER}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>` +
@@ -559,60 +563,76 @@ describe("cross-check with xmlsec1", () => {
   const xmlsec = spawnSync("xmlsec1", ["--version"], { encoding: "utf8" });
   const skip = xmlsec.status === 0 ? false : "xmlsec1 is not installed (Debian package xmlsec1)";
 
-  const templates: [string, string][] = [
-    ["aes256-cbc", "http://www.w3.org/2001/04/xmlenc#aes256-cbc"],
-    ["aes256-gcm", "http://www.w3.org/2009/xmlenc11#aes256-gcm"],
-    ["aes128-gcm", "http://www.w3.org/2009/xmlenc11#aes128-gcm"],
-  ];
-  for (const [name, uri] of templates) {
-    it(`xmlsec1 --encrypt (${name}, rsa-oaep-mgf1p) of a signed Assertion, decrypted and validated by us`, {
-      skip,
-    }, async () => {
-      const tmp = mkdtempSync(join(tmpdir(), "gatehouse-xmlenc-"));
-      try {
-        // The Assertion inside a saml:EncryptedAssertion of the Response; xmlsec1 replaces it
-        // with the EncryptedData built from the template.
-        const signed = mockResponse({ signing: "assertion" });
-        const wrapped = signed
-          .replace("<Assertion ", "<EncryptedAssertion><Assertion ")
-          .replace("</Assertion>", "</Assertion></EncryptedAssertion>");
-        // The wrapper needs the assertion namespace: declare it as a prefix on the Response.
-        const doc = wrapped
-          .replace("<EncryptedAssertion>", "<saml:EncryptedAssertion>")
-          .replace("</EncryptedAssertion>", "</saml:EncryptedAssertion>")
-          .replace("<samlp:Response ", `<samlp:Response xmlns:saml="${SAML}" `);
-        writeFileSync(join(tmp, "doc.xml"), doc);
-        writeFileSync(
+  /** xmlsec1 --encrypt of the (first) Assertion of `docXml`, with a template naming `uri`. */
+  function xmlsecEncrypt(docXml: string, uri: string, sessionKey: string): string {
+    const tmp = mkdtempSync(join(tmpdir(), "gatehouse-xmlenc-"));
+    try {
+      writeFileSync(join(tmp, "doc.xml"), docXml);
+      writeFileSync(
+        join(tmp, "template.xml"),
+        `<xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" Type="http://www.w3.org/2001/04/xmlenc#Element">` +
+          `<xenc:EncryptionMethod Algorithm="${uri}"/>` +
+          `<ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><xenc:EncryptedKey>` +
+          `<xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/>` +
+          `<xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>` +
+          `<xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedData>`,
+      );
+      const out = join(tmp, "out.xml");
+      execFileSync(
+        "xmlsec1",
+        [
+          "--encrypt",
+          "--pubkey-cert-pem",
+          join(KEYS_DIR, "sp-rsa.crt"),
+          "--session-key",
+          sessionKey,
+          "--xml-data",
+          join(tmp, "doc.xml"),
+          "--node-xpath",
+          "//*[local-name()='Assertion']",
+          "--output",
+          out,
           join(tmp, "template.xml"),
-          `<xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" Type="http://www.w3.org/2001/04/xmlenc#Element">` +
-            `<xenc:EncryptionMethod Algorithm="${uri}"/>` +
-            `<ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><xenc:EncryptedKey>` +
-            `<xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/>` +
-            `<xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>` +
-            `<xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedData>`,
-        );
-        const out = join(tmp, "out.xml");
-        execFileSync(
-          "xmlsec1",
-          [
-            "--encrypt",
-            "--pubkey-cert-pem",
-            join(KEYS_DIR, "sp-rsa.crt"),
-            "--session-key",
-            `aes-${name.slice(3, 6)}`,
-            "--xml-data",
-            join(tmp, "doc.xml"),
-            "--node-xpath",
-            "//*[local-name()='Assertion']",
-            "--output",
-            out,
-            join(tmp, "template.xml"),
-          ],
-          { stdio: "pipe" },
-        );
-        const xml = readFileSync(out, "utf8");
+        ],
+        { stdio: "pipe" },
+      );
+      return readFileSync(out, "utf8");
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+
+  // The Assertion stands inside a saml:EncryptedAssertion of the Response; xmlsec1 replaces it
+  // with the EncryptedData built from the template.
+  const shapes: [string, () => string][] = [
+    [
+      "Entra-shaped Assertion (own default namespace)",
+      () =>
+        mockResponse({ signing: "assertion" })
+          .replace("<Assertion ", "<saml:EncryptedAssertion><Assertion ")
+          .replace("</Assertion>", "</Assertion></saml:EncryptedAssertion>")
+          .replace("<samlp:Response ", `<samlp:Response xmlns:saml="${SAML}" `),
+    ],
+    // xmlsec1 serializes the node without the declarations it inherits, so this plaintext
+    // relies on the Response's `saml:` declaration.
+    [
+      "saml:-prefixed Assertion (Response's declarations)",
+      () => prefixedResponse("assertion", undefined, false),
+    ],
+  ];
+  const templates: [string, string, string][] = [
+    ["aes256-cbc", "http://www.w3.org/2001/04/xmlenc#aes256-cbc", "aes-256"],
+    ["aes256-gcm", "http://www.w3.org/2009/xmlenc11#aes256-gcm", "aes-256"],
+    ["aes128-gcm", "http://www.w3.org/2009/xmlenc11#aes128-gcm", "aes-128"],
+  ];
+  for (const [name, uri, sessionKey] of templates) {
+    for (const [shape, build] of shapes) {
+      it(`xmlsec1 --encrypt (${name}, rsa-oaep-mgf1p), signed ${shape}: validated by us`, {
+        skip,
+      }, async () => {
+        const xml = xmlsecEncrypt(build(), uri, sessionKey);
         assert.ok(
-          xml.includes("EncryptedData") && !xml.includes("<Assertion "),
+          xml.includes("EncryptedData") && !/<(saml:)?Assertion /.test(xml),
           "xmlsec1 did not encrypt",
         );
         const r = await validateResponseXml(xml, options());
@@ -623,10 +643,8 @@ describe("cross-check with xmlsec1", () => {
           validateResponseXml(xml, options({ spDecryptionKeys: [otherKey] })),
           "decryption_failed",
         );
-      } finally {
-        rmSync(tmp, { recursive: true, force: true });
-      }
-    });
+      });
+    }
   }
 
   it("xmlsec1 --decrypt reads what encryptAssertion writes (both modes)", { skip }, () => {
