@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { deflateRawSync } from "node:zlib";
+import { SAML } from "@node-saml/node-saml";
 import {
   buildEntraLogoutRequest,
   buildEntraLogoutResponse,
@@ -712,6 +713,37 @@ describe("refusal fixtures (test/fixtures/logout)", () => {
       refusal(run, c.expected.code, c.expected.field);
     });
   }
+});
+
+describe("an independent signer (node-saml)", () => {
+  it("our verifier accepts node-saml's signed Redirect LogoutRequest, and refuses it altered", async () => {
+    const peer = new SAML({
+      callbackUrl: "https://peer.example.com/acs",
+      entryPoint: "https://idp.example.com/sso",
+      logoutUrl: "https://idp.example.com/slo",
+      issuer: "https://peer.example.com/saml",
+      idpCert: idpCert.pem,
+      privateKey: readFileSync(join(KEYS, "sp-rsa.key"), "utf8"),
+      signatureAlgorithm: "sha256",
+    });
+    const profile = {
+      issuer: STS,
+      nameID: "ada@contoso.com",
+      nameIDFormat: "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+      sessionIndex: "_s1",
+    };
+    const url = await peer.getLogoutUrlAsync(profile as never, "rs", {});
+    const query = url.slice(url.indexOf("?") + 1);
+    const v = verifyRedirectQuery(query, [spCert], {});
+    assert.equal(v.relayState, "rs");
+    const parsed = parseLogoutRequest(v.xml);
+    assert.equal(parsed.nameId, "ada@contoso.com");
+    assert.deepEqual(parsed.sessionIndexes, ["_s1"]);
+    refusal(
+      () => verifyRedirectQuery(replaceParam(query, "RelayState", "rt"), [spCert], {}),
+      "signature_invalid",
+    );
+  });
 });
 
 describe("the Redirect decoder keeps its limits", () => {
