@@ -13,7 +13,7 @@
  * - Key transport: RSA-OAEP only (xmlenc-core1 5.5.2), both identifiers. RSA PKCS#1 v1.5
  *   (rsa-1_5) is refused: its padding oracle (Bleichenbacher) is practical against XML
  *   Encryption (Jager, Schinzel, Somorovsky, "One Bad Apple", ESORICS 2012).
- * - Content: AES-GCM (xmlenc-core1 5.2.4) and AES-CBC (5.2.2), 128, 192 or 256-bit keys.
+ * - Content: AES-GCM and AES-CBC (xmlenc-core1 5.2, block encryption), 128, 192 or 256-bit keys.
  *
  * Every refusal is decryption_failed. For CBC, which authenticates nothing, every failure after
  * the key was unwrapped (padding, UTF-8, XML, not an Assertion) is reported with one and the
@@ -211,7 +211,7 @@ interface Content {
   readonly cipherValue: Buffer;
 }
 
-/** EncryptedData (xmlenc-core1 3.5): EncryptionMethod, ds:KeyInfo?, CipherData, EncryptionProperties?. */
+/** EncryptedData (xmlenc-core1 3.4): EncryptionMethod, ds:KeyInfo?, CipherData, EncryptionProperties?. */
 function readEncryptedData(ed: XmlElement): Content {
   const type = attr(ed, "Type");
   if (type !== undefined && type !== TYPE_ELEMENT) {
@@ -283,7 +283,7 @@ function readCipherValue(cipherData: XmlElement | undefined, field: string): Buf
 /**
  * The EncryptedKeys that may carry EncryptedData's key: those inside its ds:KeyInfo, and the
  * siblings it points at by ds:RetrievalMethod (by Id) or ds:KeyName (by CarriedKeyName); when
- * it points at none, every sibling (xmlenc-core1 3.5.1, 3.6).
+ * it points at none, every sibling (xmlenc-core1 3.5, extensions to ds:KeyInfo).
  */
 function candidateKeys(encryptedData: XmlElement, siblings: readonly XmlElement[]): XmlElement[] {
   const inside: XmlElement[] = [];
@@ -481,7 +481,7 @@ function decryptContent(content: Content, key: Buffer): Buffer {
   const { algorithm, cipherValue } = content;
   const bits = algorithm.keyBytes * 8;
   if (algorithm.mode === "gcm") {
-    // xmlenc-core1 5.2.4: IV (96 bits) || ciphertext || tag (128 bits); no additional data.
+    // xmlenc-core1 5.2 (AES-GCM): IV (96 bits) || ciphertext || tag (128 bits); no additional data.
     if (cipherValue.length < GCM_IV_BYTES + GCM_TAG_BYTES)
       throw fail("the AES-GCM CipherValue is too short", "EncryptedData CipherValue");
     const iv = cipherValue.subarray(0, GCM_IV_BYTES);
@@ -500,7 +500,7 @@ function decryptContent(content: Content, key: Buffer): Buffer {
       );
     }
   }
-  // xmlenc-core1 5.2.2: IV (128 bits) || ciphertext. Padding (5.2): the last octet is the
+  // xmlenc-core1 5.2 (AES-CBC): IV (128 bits) || ciphertext. Padding (5.2): the last octet is the
   // padding length (1 to 16), the other padding octets are arbitrary, so it is not PKCS#7 and
   // is removed here. Every failure below reads the same (see the file comment).
   if (cipherValue.length < 2 * AES_BLOCK || cipherValue.length % AES_BLOCK !== 0) {

@@ -74,7 +74,7 @@ export function parseXml(xml: string, limits: ParseLimits = {}): XmlElement {
  * scope there, and canonicalization and namespace lookups walk on into the enclosing document.
  * `context` itself is not changed (the new element is not added to its children). The depth
  * limit counts from the top of `context`'s document. Used for decrypted EncryptedAssertion
- * plaintext (XML Encryption 1.1 section 4.5: Element-typed plaintext is parsed in the context of
+ * plaintext (XML Encryption 1.1, Decryption: Element-typed plaintext is parsed in the context of
  * the element it replaces).
  */
 export function parseXmlFragment(
