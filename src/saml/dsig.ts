@@ -336,7 +336,11 @@ export function signEnveloped(
       ? ""
       : `<${p}KeyInfo><${p}X509Data><${p}X509Certificate>${key.certificate}</${p}X509Certificate></${p}X509Data></${p}KeyInfo>`;
   const signatureXml = `<${p}Signature ${nsDecl}>${innerSignedInfo}<${p}SignatureValue>${signatureValue}</${p}SignatureValue>${keyInfo}</${p}Signature>`;
-  const issuerEnd = /<\/(?:[A-Za-z_][\w.-]*:)?Issuer>/.exec(elementXml);
+  // When the element's first child is its Issuer (which holds only text), the first Issuer end
+  // tag in the text is that one; otherwise the Signature goes first.
+  const firstChild = childElements(el)[0];
+  const ownIssuer = firstChild !== undefined && firstChild.local === "Issuer";
+  const issuerEnd = ownIssuer ? /<\/(?:[A-Za-z_][\w.-]*:)?Issuer\s*>/.exec(elementXml) : null;
   if (issuerEnd !== null) {
     const at = issuerEnd.index + issuerEnd[0].length;
     return elementXml.slice(0, at) + signatureXml + elementXml.slice(at);
