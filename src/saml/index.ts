@@ -60,6 +60,6 @@ export {
   validateResponseXml,
 } from "./response.ts";
 export { canonicalize } from "./xml/c14n.ts";
-export { parseXml } from "./xml/parse.ts";
+export { parseXml, parseXmlFragment } from "./xml/parse.ts";
 export type { XmlElement, XmlNode } from "./xml/tree.ts";
-export { decryptAssertion } from "./xmlenc.ts";
+export { decryptAssertion, encryptAssertion } from "./xmlenc.ts";

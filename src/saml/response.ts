@@ -33,7 +33,7 @@ import {
   directText,
   type XmlElement,
 } from "./xml/tree.ts";
-import { decryptAssertion } from "./xmlenc.ts";
+import { cbcContentFailure, decryptAssertion } from "./xmlenc.ts";
 
 /** Single-use store for Assertion IDs (profiles 4.1.4.5). */
 export interface ReplayCache {
@@ -212,7 +212,16 @@ function checkResponse(response: XmlElement, o: ResponseValidationOptions): Veri
     ).certificate;
   }
 
+  if (responseSigs.length === 1 && responseIssuer === undefined) {
+    throw new SamlError("issuer_invalid", {
+      field: "Response Issuer",
+      expected: o.idpEntityId,
+      note: "required when the Response is signed (profiles 4.1.4.2)",
+    });
+  }
+
   let assertion: XmlElement;
+  let assertionSigned: boolean;
   if (encrypted.length === 1) {
     if (responseIssuer === undefined) {
       throw new SamlError("issuer_invalid", {
@@ -222,45 +231,41 @@ function checkResponse(response: XmlElement, o: ResponseValidationOptions): Veri
       });
     }
     assertion = decryptAssertion(encrypted[0]!, o.spDecryptionKeys ?? []);
-    let inner = 0;
-    for (const el of descendants(assertion)) {
-      if (
-        el.ns === SAML_ASSERTION_NS &&
-        (el.local === "Assertion" || el.local === "EncryptedAssertion")
-      )
-        inner++;
+    try {
+      let inner = 0;
+      for (const el of descendants(assertion)) {
+        if (
+          el.ns === SAML_ASSERTION_NS &&
+          (el.local === "Assertion" || el.local === "EncryptedAssertion")
+        )
+          inner++;
+      }
+      if (inner !== 1) {
+        throw new SamlError("assertion_multiple", {
+          field: "EncryptedAssertion",
+          received: String(inner),
+        });
+      }
+      checkUniqueIds(assertion, collectIds(response));
+      const by = verifyAssertionSignature(assertion, o);
+      assertionSigned = by !== undefined;
+      verifiedBy = by ?? verifiedBy;
+    } catch (e) {
+      // CBC is malleable: when no Response signature covers the ciphertext, a failure after
+      // decryption must look exactly like a failure of decryption, since telling "garbage
+      // plaintext" from "bad signature" is the oracle of the XML Encryption attacks (Jager and
+      // Somorovsky, "How to Break XML Encryption", CCS 2011). GCM authenticates the ciphertext.
+      if (responseSigs.length === 0 && usesCbc(encrypted[0]!) && e instanceof SamlError)
+        throw cbcContentFailure();
+      throw e;
     }
-    if (inner !== 1)
-      throw new SamlError("assertion_multiple", {
-        field: "EncryptedAssertion",
-        received: String(inner),
-      });
-    checkUniqueIds(assertion, collectIds(response));
   } else {
     assertion = plain[0]!;
+    const by = verifyAssertionSignature(assertion, o);
+    assertionSigned = by !== undefined;
+    verifiedBy = by ?? verifiedBy;
   }
-  if (responseSigs.length === 1 && responseIssuer === undefined) {
-    throw new SamlError("issuer_invalid", {
-      field: "Response Issuer",
-      expected: o.idpEntityId,
-      note: "required when the Response is signed (profiles 4.1.4.2)",
-    });
-  }
-
-  const assertionSigs = signatureChildren(assertion);
-  if (assertionSigs.length > 1)
-    throw new SamlError("signature_reference_invalid", {
-      note: "several Signatures on the Assertion",
-    });
-  if (assertionSigs.length === 1) {
-    verifiedBy = verifyEnvelopedSignature(
-      assertion,
-      assertionSigs[0]!,
-      o.idpCertificates,
-      policy,
-    ).certificate;
-  }
-  const signed = { response: responseSigs.length === 1, assertion: assertionSigs.length === 1 };
+  const signed = { response: responseSigs.length === 1, assertion: assertionSigned };
   if (verifiedBy === undefined) {
     throw new SamlError("signature_missing", {
       note: "neither the Response nor the Assertion carries a Signature",
@@ -287,6 +292,28 @@ function checkResponse(response: XmlElement, o: ResponseValidationOptions): Veri
     encrypted: encrypted.length === 1,
     certificateFingerprint: verifiedBy.fingerprint256,
   });
+}
+
+function usesCbc(encryptedAssertion: XmlElement): boolean {
+  for (const el of descendants(encryptedAssertion)) {
+    if (el.local === "EncryptionMethod" && /cbc$/i.test(attr(el, "Algorithm") ?? "")) return true;
+  }
+  return false;
+}
+
+/** Verifies the Assertion's own Signature if it has one; returns the certificate, or undefined. */
+function verifyAssertionSignature(
+  assertion: XmlElement,
+  o: ResponseValidationOptions,
+): TrustedCertificate | undefined {
+  const sigs = signatureChildren(assertion);
+  if (sigs.length > 1)
+    throw new SamlError("signature_reference_invalid", {
+      note: "several Signatures on the Assertion",
+    });
+  if (sigs.length === 0) return undefined;
+  return verifyEnvelopedSignature(assertion, sigs[0]!, o.idpCertificates, o.algorithms ?? {})
+    .certificate;
 }
 
 interface Facts {

@@ -82,6 +82,14 @@ const FIELD = "EncryptedAssertion";
 const CONTENT_FAILED =
   "the encrypted content could not be decrypted into one saml:Assertion (it was altered, or encrypted for another key)";
 
+/**
+ * The one error every CBC failure after key transport produces; the Response validator uses it
+ * too for failures after decryption, so no step is distinguishable from another.
+ */
+export function cbcContentFailure(): SamlError {
+  return fail(CONTENT_FAILED, "EncryptedData");
+}
+
 function fail(
   note: string,
   field = FIELD,

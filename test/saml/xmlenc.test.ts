@@ -23,7 +23,7 @@ import {
 import { canonicalize } from "../../src/saml/xml/c14n.ts";
 import { parseXml, parseXmlFragment } from "../../src/saml/xml/parse.ts";
 import { child, type XmlElement } from "../../src/saml/xml/tree.ts";
-import { decryptAssertion, encryptAssertion } from "../../src/saml/xmlenc.ts";
+import { cbcContentFailure, decryptAssertion, encryptAssertion } from "../../src/saml/xmlenc.ts";
 import {
   ACS,
   type Content,
@@ -495,17 +495,28 @@ describe("refusals: decryption_failed", () => {
     });
   }
 
-  it("plaintext Assertion with another Assertion nested inside: assertion_multiple", async () => {
+  it("plaintext Assertion with another Assertion nested inside: assertion_multiple (GCM), uniform decryption_failed (CBC, unsigned Response)", async () => {
     const { assertion: unsigned } = plainAssertion("none");
     const nested = unsigned.replace(
       /<\/Subject>/,
       `</Subject><Advice>${unsigned.replace(/ ID="[^"]+"/, ` ID="${entraId()}"`)}</Advice>`,
     );
-    const xml = swapAssertion(
+    const gcm = swapAssertion(
       mockResponse({ signing: "none" }),
-      encryptAssertion(nested, spRecipient),
+      encryptAssertion(nested, spRecipient, { algorithm: "aes256-gcm" }),
     );
-    await rejectsWith(validateResponse(b64(xml), options()), "assertion_multiple");
+    await rejectsWith(validateResponse(b64(gcm), options()), "assertion_multiple");
+    // CBC is malleable and nothing signs the ciphertext: a failure after decryption must be
+    // indistinguishable from a failure of decryption (no oracle).
+    const cbc = swapAssertion(
+      mockResponse({ signing: "none" }),
+      encryptAssertion(nested, spRecipient, { algorithm: "aes256-cbc" }),
+    );
+    const err = await validateResponse(b64(cbc), options()).then(
+      () => assert.fail("accepted"),
+      (e: unknown) => e,
+    );
+    assert.deepEqual((err as SamlError).toJSON(), cbcContentFailure().toJSON());
   });
 
   it("plaintext with an XML declaration or a DTD", () => {
