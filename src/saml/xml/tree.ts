@@ -93,8 +93,18 @@ export function child(el: XmlElement, ns: string, local: string): XmlElement | u
 
 /** Every element of the subtree (including `el`), depth first, document order. */
 export function* descendants(el: XmlElement): Generator<XmlElement> {
-  yield el;
-  for (const c of el.children) if (c.type === "element") yield* descendants(c);
+  // An explicit stack, not `yield*` recursion: each nested generator would re-yield every
+  // element below it, a cost in depth per element (six times slower on an Entra response).
+  const stack: XmlElement[] = [el];
+  while (stack.length > 0) {
+    const next = stack.pop()!;
+    yield next;
+    const cs = next.children;
+    for (let i = cs.length - 1; i >= 0; i--) {
+      const c = cs[i]!;
+      if (c.type === "element") stack.push(c);
+    }
+  }
 }
 
 /** The concatenated text of the direct text children (comments and elements contribute nothing). */
