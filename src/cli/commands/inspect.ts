@@ -364,11 +364,15 @@ function assertionOf(a: XmlElement): AssertionFact {
   }
   const authn = child(a, SAML_ASSERTION_NS, "AuthnStatement");
   const ctx = authn === undefined ? undefined : child(authn, SAML_ASSERTION_NS, "AuthnContext");
-  const attributes: Record<string, string[]> = {};
+  const attributes: Record<string, string[]> = Object.create(null);
   for (const statement of children(a, SAML_ASSERTION_NS, "AttributeStatement")) {
     for (const at of children(statement, SAML_ASSERTION_NS, "Attribute")) {
       const name = attr(at, "Name") ?? "(no Name)";
-      const list = Object.hasOwn(attributes, name) ? attributes[name]! : (attributes[name] = []);
+      let list = attributes[name];
+      if (list === undefined) {
+        list = [];
+        attributes[name] = list;
+      }
       for (const v of children(at, SAML_ASSERTION_NS, "AttributeValue")) list.push(directText(v));
     }
   }

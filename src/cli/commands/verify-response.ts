@@ -142,7 +142,13 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     algorithms: { allowSha1: v["allow-sha1"] === true },
     spDecryptionKeys,
     // One run, one message: an in-memory cache is the whole replay store.
-    replayCache: { consume: (key) => (seen.has(key) ? false : (seen.add(key), true)) },
+    replayCache: {
+      consume: (key) => {
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      },
+    },
   };
   let verified: VerifiedResponse;
   try {
