@@ -175,7 +175,8 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
 }
 
 export function acceptedJson(r: VerifiedResponse): AcceptedJson {
-  const attributes: Record<string, readonly string[]> = {};
+  // A null prototype: an attribute named __proto__ stays an ordinary key.
+  const attributes: Record<string, readonly string[]> = Object.create(null);
   for (const [name, values] of Object.entries(r.attributes)) attributes[name] = [...values];
   return {
     ok: true,
