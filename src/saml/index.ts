@@ -41,6 +41,13 @@ export {
   validateLogoutRequest,
   validateLogoutResponse,
 } from "./logout.ts";
+export {
+  type IdpMetadata,
+  readIdpMetadata,
+  renderSpMetadata,
+  type SpMetadataOptions,
+  verifyMetadataSignature,
+} from "./metadata.ts";
 export { CLAIM_EMAILADDRESS, NAMEID_FORMAT } from "./namespaces.ts";
 export { decodeRedirectMessage, encodeRedirectMessage } from "./redirect.ts";
 export {
