@@ -1,0 +1,63 @@
+/**
+ * The embedded default: the Store on node:sqlite (Node's built-in SQLite), through Kysely's
+ * SQLite dialect. Kysely speaks better-sqlite3's interface; the adapter below maps it onto
+ * DatabaseSync and StatementSync.
+ */
+
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
+import type { Store } from "../domain/store.ts";
+import { sqliteUniqueViolation } from "./constraints.ts";
+import { kyselyStore } from "./kysely-store.ts";
+import { migrateToLatest } from "./migrations/index.ts";
+import { SQLITE_TYPES } from "./migrations/types.ts";
+import { type Database, sqliteCodec } from "./schema.ts";
+
+/** How long a writer waits for another process's lock before failing with SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/** `path` is a file (its directory is created if missing) or ":memory:". */
+export async function openSqliteStore(path: string): Promise<Store> {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const database = new DatabaseSync(path);
+  try {
+    // Pragmas are per connection, not SQL data: set once, before Kysely takes over.
+    // WAL lets readers run beside the writer (and other processes on the same file).
+    database.exec("PRAGMA journal_mode = WAL");
+    database.exec("PRAGMA foreign_keys = ON");
+    database.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    const db = new Kysely<Database>({
+      dialect: new SqliteDialect({ database: nodeSqliteAdapter(database) }),
+    });
+    await migrateToLatest(db as Kysely<unknown>, SQLITE_TYPES);
+    return kyselyStore(db, {
+      kind: "sqlite",
+      codec: sqliteCodec,
+      uniqueViolation: sqliteUniqueViolation,
+    });
+  } catch (error) {
+    if (database.isOpen) database.close();
+    throw error;
+  }
+}
+
+/** Kysely's SqliteDatabase over node:sqlite. */
+export function nodeSqliteAdapter(database: DatabaseSync): SqliteDatabase {
+  return {
+    close: () => database.close(),
+    prepare: (sql: string) => statementAdapter(database.prepare(sql)),
+  };
+}
+
+function statementAdapter(statement: StatementSync): SqliteStatement {
+  const args = (parameters: ReadonlyArray<unknown>) => parameters as SQLInputValue[];
+  return {
+    // A statement that yields columns (SELECT, or anything with RETURNING) is read with all().
+    reader: statement.columns().length > 0,
+    all: (parameters) => statement.all(...args(parameters)),
+    run: (parameters) => statement.run(...args(parameters)),
+    iterate: (parameters) => statement.iterate(...args(parameters)),
+  };
+}
