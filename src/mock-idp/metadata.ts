@@ -43,6 +43,11 @@ export interface EntraMetadataOptions {
   readonly now: Date;
   /** Override the EntityDescriptor ID (`_` + GUID) for deterministic fixtures. */
   readonly id?: string;
+  /**
+   * Where the SSO and SLO endpoints are (default Entra's, entraSamlEndpoint): the running mock
+   * IdP serves its own.
+   */
+  readonly samlEndpoint?: string;
 }
 
 export function entraSamlEndpoint(tenantId: string): string {
@@ -100,7 +105,7 @@ export function buildEntraFederationMetadata(o: EntraMetadataOptions): string {
   if (o.certificates.length === 0) throw new Error("buildEntraFederationMetadata: no certificate");
   const id = o.id ?? `_${randomUUID()}`;
   const issuer = entraIssuer(o.tenantId);
-  const saml2 = escapeAttr(entraSamlEndpoint(o.tenantId));
+  const saml2 = escapeAttr(o.samlEndpoint ?? entraSamlEndpoint(o.tenantId));
   const wsfed = `https://login.microsoftonline.com/${o.tenantId}/wsfed`;
   const roleKeys = keyDescriptors(o.roleDescriptorCertificates ?? o.certificates);
   const claimTypes = CLAIM_TYPES.map(
