@@ -356,22 +356,54 @@ export interface Measurement {
   readonly mean: number;
 }
 
+/** Latencies gathered over one or more timed slices of the same case. */
+export class Timings {
+  #latencies = new Float64Array(1 << 16);
+  #n = 0;
+  #seconds = 0;
+
+  add(microseconds: number): void {
+    if (this.#n === this.#latencies.length) {
+      const grown = new Float64Array(this.#latencies.length * 2);
+      grown.set(this.#latencies);
+      this.#latencies = grown;
+    }
+    this.#latencies[this.#n++] = microseconds;
+  }
+
+  addElapsed(seconds: number): void {
+    this.#seconds += seconds;
+  }
+
+  summary(): Measurement {
+    const n = this.#n;
+    const sorted = this.#latencies.slice(0, n).sort();
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += sorted[i]!;
+    return {
+      ops: n,
+      seconds: this.#seconds,
+      opsPerSecond: n / this.#seconds,
+      p50: quantile(sorted, 0.5),
+      p99: quantile(sorted, 0.99),
+      mean: sum / n,
+    };
+  }
+}
+
+/** Runs `run` sequentially (each call awaited before the next) for `seconds`, untimed. */
+export async function warmUp(run: () => unknown, seconds: number): Promise<void> {
+  const hr = process.hrtime.bigint;
+  const end = hr() + BigInt(Math.round(seconds * 1e9));
+  while (hr() < end) await run();
+}
+
 /**
  * Runs `run` sequentially (each call awaited before the next: one core, no overlap) for
- * `warmupSeconds` untimed, then for `seconds` timing every call with hrtime.
+ * `seconds`, timing every call with hrtime into `into`.
  */
-export async function measure(
-  run: () => unknown,
-  seconds: number,
-  warmupSeconds: number,
-): Promise<Measurement> {
+export async function timeSlice(run: () => unknown, seconds: number, into: Timings): Promise<void> {
   const hr = process.hrtime.bigint;
-  const warmEnd = hr() + BigInt(Math.round(warmupSeconds * 1e9));
-  while (hr() < warmEnd) await run();
-  collectGarbage();
-
-  let latencies = new Float64Array(1 << 16);
-  let n = 0;
   const start = hr();
   const end = start + BigInt(Math.round(seconds * 1e9));
   let t1 = start;
@@ -379,25 +411,9 @@ export async function measure(
     const t0 = hr();
     await run();
     t1 = hr();
-    if (n === latencies.length) {
-      const grown = new Float64Array(latencies.length * 2);
-      grown.set(latencies);
-      latencies = grown;
-    }
-    latencies[n++] = Number(t1 - t0) / 1000;
+    into.add(Number(t1 - t0) / 1000);
   }
-  const elapsed = Number(t1 - start) / 1e9;
-  const sorted = latencies.subarray(0, n).sort();
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += sorted[i]!;
-  return {
-    ops: n,
-    seconds: elapsed,
-    opsPerSecond: n / elapsed,
-    p50: quantile(sorted, 0.5),
-    p99: quantile(sorted, 0.99),
-    mean: sum / n,
-  };
+  into.addElapsed(Number(t1 - start) / 1e9);
 }
 
 function quantile(sorted: Float64Array, q: number): number {

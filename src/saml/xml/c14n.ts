@@ -7,7 +7,13 @@
  * an optional excluded element: the enveloped Signature, XML-DSig section 6.6.4).
  */
 
-import { lookupNamespace, XML_NS, type XmlElement, type XmlNamespaceDecl } from "./tree.ts";
+import {
+  lookupNamespace,
+  XML_NS,
+  type XmlAttribute,
+  type XmlElement,
+  type XmlNamespaceDecl,
+} from "./tree.ts";
 
 export interface C14nOptions {
   readonly withComments?: boolean;
@@ -38,38 +44,30 @@ interface Ctx {
 type Rendered = ReadonlyMap<string, string>;
 const EMPTY_RENDERED: Rendered = new Map();
 
+/** The namespace declarations an element adds to the output, and what is in scope below it. */
+interface Pending {
+  decls: XmlNamespaceDecl[] | undefined;
+  rendered: Rendered;
+  /** Whether `rendered` is already this element's own copy. */
+  copied: boolean;
+}
+
 function renderElement(el: XmlElement, ctx: Ctx, rendered: Rendered): string {
   // Visibly utilized prefixes (exc-c14n section 3): the element's own, and those of its
   // prefixed attributes; plus the InclusiveNamespaces prefixes, treated as in inclusive C14N.
-  let decls: XmlNamespaceDecl[] | undefined;
-  let nextRendered: Map<string, string> | undefined;
-  const consider = (prefix: string, mustBeInScope: boolean): void => {
-    if (prefix === "xml") return;
-    if (decls?.some((d) => d.prefix === prefix)) return;
-    const uri = lookupNamespace(el, prefix);
-    if (uri === undefined) {
-      if (mustBeInScope) throw new Error(`c14n: prefix '${prefix}' not in scope`);
-      return;
-    }
-    const have = rendered.get(prefix);
-    if (prefix === "" && uri === "" && (have === undefined || have === "")) return;
-    if (have === uri) return;
-    if (decls === undefined) decls = [];
-    decls.push({ prefix, uri });
-    if (nextRendered === undefined) nextRendered = new Map(rendered);
-    nextRendered.set(prefix, uri);
-  };
-  consider(el.prefix, true);
+  const pending: Pending = { decls: undefined, rendered, copied: false };
+  consider(el, pending, el.prefix, true);
   const attrs = el.attributes;
   for (let i = 0; i < attrs.length; i++) {
     const p = attrs[i]!.prefix;
-    if (p !== "") consider(p, true);
+    if (p !== "") consider(el, pending, p, true);
   }
-  for (const p of ctx.inclusive) consider(p, false);
+  for (const p of ctx.inclusive) consider(el, pending, p, false);
 
   let out = `<${el.qname}`;
+  const decls = pending.decls;
   if (decls !== undefined) {
-    const ds = decls as XmlNamespaceDecl[];
+    const ds = decls;
     if (ds.length > 1) ds.sort((a, b) => compare(a.prefix, b.prefix));
     for (const d of ds) {
       out +=
@@ -79,14 +77,11 @@ function renderElement(el: XmlElement, ctx: Ctx, rendered: Rendered): string {
     }
   }
   if (attrs.length > 0) {
-    const sorted =
-      attrs.length > 1
-        ? [...attrs].sort((a, b) => compare(a.ns, b.ns) || compare(a.local, b.local))
-        : attrs;
+    const sorted = attrs.length > 1 && !inOrder(attrs) ? [...attrs].sort(attributeOrder) : attrs;
     for (const a of sorted) out += ` ${a.qname}="${escapeAttr(a.value)}"`;
   }
   out += ">";
-  const inner: Rendered = nextRendered ?? rendered;
+  const inner = pending.rendered;
   for (const c of el.children) {
     if (c.type === "text") out += escapeText(c.value);
     else if (c.type === "element") {
@@ -94,6 +89,39 @@ function renderElement(el: XmlElement, ctx: Ctx, rendered: Rendered): string {
     } else if (ctx.withComments) out += `<!--${c.value}-->`;
   }
   return `${out}</${el.qname}>`;
+}
+
+/** Adds `prefix`'s declaration to `p` when `el` visibly utilizes it and no output ancestor has it. */
+function consider(el: XmlElement, p: Pending, prefix: string, mustBeInScope: boolean): void {
+  if (prefix === "xml") return;
+  if (p.decls?.some((d) => d.prefix === prefix)) return;
+  const uri = lookupNamespace(el, prefix);
+  if (uri === undefined) {
+    if (mustBeInScope) throw new Error(`c14n: prefix '${prefix}' not in scope`);
+    return;
+  }
+  const have = p.rendered.get(prefix);
+  if (prefix === "" && uri === "" && (have === undefined || have === "")) return;
+  if (have === uri) return;
+  if (p.decls === undefined) p.decls = [];
+  p.decls.push({ prefix, uri });
+  if (!p.copied) {
+    p.rendered = new Map(p.rendered);
+    p.copied = true;
+  }
+  (p.rendered as Map<string, string>).set(prefix, uri);
+}
+
+/** Attributes in canonical order: by namespace URI, then local name (C14N 1.0 section 2.2). */
+function attributeOrder(a: XmlAttribute, b: XmlAttribute): number {
+  return compare(a.ns, b.ns) || compare(a.local, b.local);
+}
+
+/** Most elements list their attributes in canonical order already: then no copy, no sort. */
+function inOrder(attrs: readonly XmlAttribute[]): boolean {
+  for (let i = 1; i < attrs.length; i++)
+    if (attributeOrder(attrs[i - 1]!, attrs[i]!) > 0) return false;
+  return true;
 }
 
 // Code-unit order equals code-point order for the ASCII names and URIs SAML uses; for URIs with
