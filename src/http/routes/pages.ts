@@ -1,0 +1,118 @@
+/** The login pages: sign in, "Log in with SSO" (Netcore), the dashboard. */
+
+import type { FastifyInstance } from "fastify";
+import { discover, ssoEnabled } from "../../domain/discovery.ts";
+import { LOGIN_MESSAGES } from "../../domain/messages.ts";
+import type { AppContext } from "../context.ts";
+import { ACCOUNT_COOKIE, cookieOptions } from "../cookies.ts";
+
+const YEAR_SECONDS = 365 * 24 * 3600;
+
+export function pageRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const { store } = ctx;
+
+  app.get("/", async (req, reply) => {
+    const login = await ctx.currentLogin(req);
+    return reply.redirect(login === undefined ? "/login" : "/dashboard", 302);
+  });
+
+  app.get("/login", async (req, reply) => {
+    const q = req.query as Record<string, string | undefined>;
+    const samlButtons: { href: string; label?: string }[] = [];
+    const defaultName = ctx.deps.defaultAccountName;
+    if (defaultName !== undefined) {
+      const account = await store.accounts.byName(defaultName);
+      if (account !== undefined && ssoEnabled(account))
+        samlButtons.push({ href: "/api/auth/saml/login" });
+    }
+    const accounts = await store.accounts.list();
+    return ctx.page(
+      reply,
+      "login",
+      {
+        csrf: ctx.csrf(req, reply),
+        askAccount: accounts.length > 1,
+        account: req.cookies[ACCOUNT_COOKIE] ?? "",
+        info: q.logged_out !== undefined ? "You have been logged out." : undefined,
+        error: q.expired !== undefined ? LOGIN_MESSAGES.session_expired : undefined,
+        samlButtons,
+      },
+      { title: "Sign in" },
+    );
+  });
+
+  app.get("/login/sso", async (req, reply) => {
+    const remembered = req.cookies[ACCOUNT_COOKIE];
+    return ctx.page(
+      reply,
+      "sso",
+      {
+        csrf: ctx.csrf(req, reply),
+        askAccount: remembered !== undefined,
+        account: remembered ?? "",
+      },
+      { title: "Log in with SSO" },
+    );
+  });
+
+  app.post("/login/sso", async (req, reply) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const email = typeof body.email === "string" ? body.email.trim() : "";
+    const accountName =
+      typeof body.account === "string" && body.account.trim() !== ""
+        ? body.account.trim()
+        : undefined;
+    const render = (extra: Record<string, unknown>, status = 200) =>
+      ctx.page(
+        reply,
+        "sso",
+        { csrf: ctx.csrf(req, reply), email, account: accountName ?? "", ...extra },
+        { title: "Log in with SSO" },
+        status,
+      );
+    if (!ctx.csrfValid(req)) return render({ error: LOGIN_MESSAGES.session_expired }, 403);
+    if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 320) {
+      return render(
+        {
+          error: "Enter your work email address, like name@company.com.",
+          askAccount: accountName !== undefined,
+        },
+        400,
+      );
+    }
+    const found = await discover(store, email, accountName);
+    if (found.kind === "need_account")
+      return render({ askAccount: true, error: LOGIN_MESSAGES.account_required });
+    if (found.kind === "refused") {
+      return ctx.refuse(req, reply, found.message, {
+        type: "login.sso.discovery",
+        reason: found.message,
+        detail: { ...found.detail, email },
+      });
+    }
+    if (accountName !== undefined)
+      reply.setCookie(
+        ACCOUNT_COOKIE,
+        found.account.name,
+        cookieOptions(ctx.deps.publicUrl, "long", YEAR_SECONDS),
+      );
+    const q = new URLSearchParams({ connection: found.connection.id, login_hint: email });
+    return reply.redirect(`/api/auth/saml/login?${q}`, 303);
+  });
+
+  app.get("/dashboard", async (req, reply) => {
+    const login = await ctx.currentLogin(req);
+    if (login === undefined) return reply.redirect("/login", 302);
+    return ctx.page(
+      reply,
+      "dashboard",
+      {
+        csrf: ctx.csrf(req, reply),
+        user: login.user,
+        account: login.account,
+        session: login.session,
+      },
+      { title: "Signed in", signedInAs: login.user.username },
+    );
+  });
+}
