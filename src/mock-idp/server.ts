@@ -7,6 +7,7 @@
  * Routes, under `<basePath>/<tenantId>` (Entra: https://login.microsoftonline.com/<tenant>):
  *
  *   GET  /saml2?SAMLRequest=<AuthnRequest>&RelayState&login_hint   sign-in (HTTP-Redirect)
+ *   POST /saml2 SAMLRequest=<AuthnRequest>&RelayState                sign-in (HTTP-POST)
  *   GET  /saml2?SAMLRequest=<LogoutRequest>&RelayState               SP-initiated sign-out
  *   GET  /saml2?SAMLResponse=<LogoutResponse>                        an app's answer to our
  *                                                                    IdP-initiated sign-out
@@ -33,6 +34,7 @@ import { createHash, type KeyObject, timingSafeEqual } from "node:crypto";
 import fastifyFormbody from "@fastify/formbody";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { parseAuthnRequest, REQUESTABLE_NAMEID_FORMATS } from "../saml/authn-request.ts";
+import { decodeMessage as decodePostMessage } from "../saml/message.ts";
 import { SAML_ASSERTION_NS, SAML_PROTOCOL_NS } from "../saml/namespaces.ts";
 import { decodeRedirectMessage } from "../saml/redirect.ts";
 import { parseXml } from "../saml/xml/parse.ts";
@@ -245,6 +247,40 @@ export async function mockIdpPlugin(fastify: FastifyInstance, options: MockIdpOp
       message: `The request is not a valid Saml2 protocol message: unexpected ${message.local} in ${samlRequest !== null ? "SAMLRequest" : "SAMLResponse"}.`,
       status: 400,
     });
+  });
+
+  // The HTTP-POST binding of AuthnRequests (bindings 3.5), which the metadata also lists. Logout
+  // stays Redirect-only, as at Entra. A cross-site POST carries no SameSite=Lax cookie, so this
+  // path always shows the sign-in form.
+  fastify.post(`${root}/saml2`, async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const samlRequest = formField(body, "SAMLRequest");
+    if (samlRequest === undefined) {
+      return sendRefusal(reply, {
+        code: "AADSTS750054",
+        message:
+          "SAMLRequest must be present as a form parameter in HTTP request for SAML POST binding.",
+        status: 400,
+      });
+    }
+    let xml: string;
+    try {
+      xml = decodePostMessage(samlRequest, MAX_MESSAGE_BYTES);
+    } catch {
+      return sendRefusal(reply, {
+        code: "AADSTS750056",
+        message: "SAML message was not properly base64 encoded (HTTP-POST binding).",
+        status: 400,
+      });
+    }
+    const loginHint = formField(body, "login_hint") ?? queryOf(request).get("login_hint");
+    return onAuthnRequest(
+      request,
+      reply,
+      xml,
+      formField(body, "RelayState"),
+      loginHint ?? undefined,
+    );
   });
 
   async function onAuthnRequest(

@@ -460,6 +460,42 @@ describe("mock IdP: SP-initiated sign-in (GET /saml2, POST /login)", () => {
     assert.deepEqual(verified.signed, { response: true, assertion: false });
   });
 
+  it("accepts the AuthnRequest on the HTTP-POST binding too", async () => {
+    const h = await harness();
+    const id = "_post0001";
+    const xml = `<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${id}" Version="2.0" IssueInstant="2025-03-01T10:00:00Z" AssertionConsumerServiceURL="${ACS}"><saml:Issuer>${SP}</saml:Issuer></samlp:AuthnRequest>`;
+    const page = await h.app.inject({
+      method: "POST",
+      url: `${ROOT}/saml2?login_hint=${encodeURIComponent(ALICE.upn)}`,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      payload: new URLSearchParams({
+        SAMLRequest: Buffer.from(xml).toString("base64"),
+        RelayState: "posted",
+      }).toString(),
+    });
+    assert.match(page.body, /id="username" name="username"[^>]* value="alice@/);
+    const post = samlPost(await signIn(h.app, page, ALICE.upn, ALICE.password));
+    assert.equal(post.relayState, "posted");
+    const verified = await validateResponse(
+      post.samlResponse,
+      spOptions(h.clock.now, { expectedRequestId: id }),
+    );
+    assert.equal(verified.inResponseTo, id);
+  });
+
+  it("refuses a POST without SAMLRequest (AADSTS750054) or with bad base64 (AADSTS750056)", async () => {
+    const h = await harness();
+    const post = (payload: string) =>
+      h.app.inject({
+        method: "POST",
+        url: `${ROOT}/saml2`,
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        payload,
+      });
+    assertErrorPage(await post("RelayState=x"), "AADSTS750054");
+    assertErrorPage(await post("SAMLRequest=%25%25%25"), "AADSTS750056");
+  });
+
   it("refuses a sign-in form whose flow expired (AADSTS50089)", async () => {
     const h = await harness();
     const page = await h.app.inject({ method: "GET", url: authnRequestPath().path });
