@@ -429,6 +429,19 @@ export async function mockIdpPlugin(fastify: FastifyInstance, options: MockIdpOp
     );
   }
 
+  // Another tenant's endpoint: Entra answers that the tenant does not exist (a wrong tenant ID
+  // in the SP's Login URL is a common misconfiguration). Static routes win over this one.
+  fastify.route<{ Params: { tenant: string } }>({
+    method: ["GET", "POST"],
+    url: `${options.basePath}/:tenant/saml2`,
+    handler: async (request, reply) =>
+      sendRefusal(reply, {
+        code: "AADSTS90002",
+        message: `Tenant '${request.params.tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+        status: 400,
+      }),
+  });
+
   // ---- the sign-in form --------------------------------------------------------------------
 
   fastify.post(`${root}/login`, async (request, reply) => {

@@ -600,6 +600,16 @@ describe("mock IdP: Entra's refusals of AuthnRequests (error pages)", () => {
     assertErrorPage(res, "AADSTS75016");
   });
 
+  it("AADSTS90002: another tenant's /saml2", async () => {
+    const h = await harness();
+    const res = await h.app.inject({
+      method: "GET",
+      url: `${BASE}/00000000-0000-0000-0000-000000000000/saml2?SAMLRequest=x`,
+    });
+    assertErrorPage(res, "AADSTS90002");
+    assert.match(res.body, /Tenant &#39;00000000-0000-0000-0000-000000000000&#39; not found/);
+  });
+
   it("AADSTS750054: neither SAMLRequest nor SAMLResponse", async () => {
     const h = await harness();
     assertErrorPage(await h.app.inject({ method: "GET", url: `${ROOT}/saml2` }), "AADSTS750054");
