@@ -131,7 +131,8 @@ const SIGN_IN = `<% layout("@layout", { title: "Sign in", wide: false }) %>
 </form>
 <% if (it.demoUsers.length > 0) { %>
 <section aria-labelledby="demo-users">
-  <h2 id="demo-users" class="muted" style="margin-top:32px">Demo users (this is a mock: passwords are shown on purpose)</h2>
+  <h2 id="demo-users" class="muted" style="margin-top:32px">Demo users</h2>
+  <p class="muted">This is a mock identity provider: the demo credentials are shown on purpose.</p>
   <table>
     <thead><tr><th scope="col">User</th><th scope="col">Password</th><th scope="col"><span class="sr-only">Action</span></th></tr></thead>
     <tbody>
@@ -144,7 +145,7 @@ const SIGN_IN = `<% layout("@layout", { title: "Sign in", wide: false }) %>
             <input type="hidden" name="flow" value="<%= it.flow %>">
             <input type="hidden" name="username" value="<%= u.username %>">
             <input type="hidden" name="password" value="<%= u.password %>">
-            <button type="submit" class="link" aria-label="Sign in as <%= u.username %>">Use</button>
+            <button type="submit" class="link" aria-label="Use demo user <%= u.username %>">Use</button>
           </form>
         </td>
       </tr>
