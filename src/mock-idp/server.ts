@@ -468,7 +468,12 @@ export async function mockIdpPlugin(fastify: FastifyInstance, options: MockIdpOp
       );
     }
     flows.delete(flowId);
-    const session: IdpSession = { username: user.upn, authnInstant: now(), logins: new Map() };
+    // Signing in again as the same user (ForceAuthn) keeps the apps of the session, so that
+    // "Sign out everywhere" still reaches them.
+    const previous = currentSession(request);
+    const logins =
+      previous?.username === user.upn ? new Map(previous.logins) : new Map<string, Login>();
+    const session: IdpSession = { username: user.upn, authnInstant: now(), logins };
     startSession(request, reply, session);
     return signedIn(reply, session, flow);
   });

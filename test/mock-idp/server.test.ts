@@ -883,6 +883,35 @@ describe("mock IdP: Single Logout", () => {
     assert.match(apps.body, /Not signed in/);
   });
 
+  it("IdP-initiated after a ForceAuthn re-sign-in: the earlier app login is still signed out", async () => {
+    const h = await harness();
+    const { verified, cookie } = await aliceSignsIn(h);
+    const page = await h.app.inject({
+      method: "GET",
+      url: authnRequestPath({ forceAuthn: true, issuer: OTHER_SP, acsUrl: OTHER_ACS }).path,
+      headers: { cookie },
+    });
+    const again = await signIn(h.app, page, ALICE.upn, ALICE.password, cookie);
+    const newCookie = sessionCookieOf(again);
+    assert.notEqual(newCookie, cookie, "a new session identifier at every sign-in");
+    const res = await h.app.inject({
+      method: "POST",
+      url: `${ROOT}/apps/signout`,
+      headers: { cookie: newCookie },
+    });
+    const frames = [...res.body.matchAll(/<iframe src="([^"]*)"/g)];
+    assert.equal(frames.length, 1);
+    const query = unescapeHtml(frames[0]![1]!).slice(SLO.length + 1);
+    const logout = validateLogoutRequest(
+      { binding: "redirect", query },
+      { certificates: [idpCert], idpEntityIds: [STS], sloUrl: SLO, now: h.clock.now },
+    );
+    assert.deepEqual(logout.sessionIndexes, [verified.sessionIndex]);
+    // The old identifier no longer names a session.
+    const apps = await h.app.inject({ method: "GET", url: `${ROOT}/apps`, headers: { cookie } });
+    assert.match(apps.body, /Not signed in/);
+  });
+
   it("IdP-initiated without a session: nothing to sign out of", async () => {
     const h = await harness();
     const res = await h.app.inject({ method: "POST", url: `${ROOT}/apps/signout` });
