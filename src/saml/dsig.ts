@@ -190,10 +190,13 @@ export function verifyEnvelopedSignature(
     });
   }
 
-  // 2. The digest of the signed element, minus this Signature (enveloped transform).
+  // 2. The digest of the signed element, minus this Signature (enveloped transform). A bare-name
+  // reference ("#ID") yields the element's node-set without comments (xmldsig-core 4.4.3.3), so
+  // #WithComments in the Transforms has no comment left to keep: xmlsec1 and every conforming
+  // signer digest without them.
   const expectedDigest = decodeBase64Strict(directText(digestValueEl), "DigestValue");
   const actual = createHash(digestHash)
-    .update(canonicalize(signed, { ...refC14n, exclude: signature }), "utf8")
+    .update(canonicalize(signed, { ...refC14n, withComments: false, exclude: signature }), "utf8")
     .digest();
   if (actual.length !== expectedDigest.length || !timingSafeEqual(actual, expectedDigest)) {
     throw new SamlError("digest_mismatch", {
@@ -308,9 +311,8 @@ export function signEnveloped(
   const c14nUri = options.withComments ? C14N_EXCLUSIVE_WITH_COMMENTS : C14N_EXCLUSIVE;
   const p = options.prefix === "ds" ? "ds:" : "";
   const nsDecl = options.prefix === "ds" ? `xmlns:ds="${DSIG_NS}"` : `xmlns="${DSIG_NS}"`;
-  const digestValue = createHash(digest)
-    .update(canonicalize(el, { withComments: options.withComments === true }), "utf8")
-    .digest("base64");
+  // Without comments whatever the transform says: "#ID" references drop them (xmldsig-core 4.4.3.3).
+  const digestValue = createHash(digest).update(canonicalize(el), "utf8").digest("base64");
   const signedInfoXml =
     `<${p}SignedInfo ${nsDecl}><${p}CanonicalizationMethod Algorithm="${C14N_EXCLUSIVE}"/>` +
     `<${p}SignatureMethod Algorithm="${SIGNATURE_METHOD_URI[algorithm]}"/>` +
