@@ -267,7 +267,7 @@ function verifyBytes(
 
 /** base64Binary as XML Schema reads it: whitespace allowed, nothing else outside the alphabet. */
 export function decodeBase64Strict(text: string, field: string): Buffer {
-  const s = text.replace(/[ \t\r\n]+/g, "");
+  const s = /[ \t\r\n]/.test(text) ? text.replace(/[ \t\r\n]+/g, "") : text;
   if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) {
     throw new SamlError("schema_invalid", { field, note: "not valid Base64" });
   }

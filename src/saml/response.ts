@@ -580,8 +580,13 @@ function readAttributes(a: XmlElement): Record<string, string[]> {
         values = [];
         out[name] = values;
       }
-      for (const v of children(at, SAML_ASSERTION_NS, "AttributeValue"))
-        values.push(signedText(v, `Attribute ${name}`, false));
+      let field: string | undefined;
+      for (const c of at.children) {
+        if (c.type !== "element" || c.ns !== SAML_ASSERTION_NS || c.local !== "AttributeValue")
+          continue;
+        field ??= `Attribute ${name}`;
+        values.push(signedText(c, field, false));
+      }
     }
   }
   return out;
