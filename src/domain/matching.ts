@@ -6,7 +6,7 @@
 
 import type { VerifiedResponse } from "../saml/response.ts";
 import type { Account, Connection, User } from "./model.ts";
-import type { Store } from "./store.ts";
+import { type Store, StoreConflictError } from "./store.ts";
 
 export const CLAIM_NAME = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name";
 export const CLAIM_TENANTID = "http://schemas.microsoft.com/identity/claims/tenantid";
@@ -140,6 +140,24 @@ export async function matchUsers(
   return outcome;
 }
 
+/**
+ * Remembers the subject for the user. Two logins of one person at once (a double submit, two
+ * tabs) race here: the loser finds the binding made, which is the same outcome.
+ */
+async function bind(
+  store: Store,
+  userId: string,
+  connectionId: string,
+  subject: string,
+  now: Date,
+): Promise<void> {
+  try {
+    await store.bindings.create({ userId, connectionId, subject }, now);
+  } catch (e) {
+    if (!(e instanceof StoreConflictError)) throw e;
+  }
+}
+
 function decide(
   candidates: readonly User[],
   enabled: (u: User) => boolean,
@@ -186,22 +204,30 @@ async function createJitUser(
   role: User["role"],
   now: Date,
 ): Promise<User> {
-  let username = email.toLowerCase();
-  for (let i = 2; (await store.users.byUsername(account.id, username)) !== undefined; i++)
-    username = `${email.toLowerCase()}#${i}`;
-  return store.users.create(
-    {
-      accountId: account.id,
-      username,
-      email,
-      ssoId: null,
-      role,
-      passwordHash: null,
-      totpSecret: null,
-      breakGlass: false,
-      mustChangePassword: false,
-      disabled: false,
-    },
-    now,
-  );
+  const base = email.toLowerCase();
+  for (let i = 1; ; i++) {
+    const username = i === 1 ? base : `${base}#${i}`;
+    try {
+      return await store.users.create(
+        {
+          accountId: account.id,
+          username,
+          email,
+          ssoId: null,
+          role,
+          passwordHash: null,
+          totpSecret: null,
+          breakGlass: false,
+          mustChangePassword: false,
+          disabled: false,
+        },
+        now,
+      );
+    } catch (e) {
+      // Taken (also by a concurrent first login of the same person): the next free name, at most 20.
+      if (!(e instanceof StoreConflictError) || i >= 20) throw e;
+      const existing = await store.users.byEmail(account.id, email, true);
+      if (existing.length === 1 && existing[0]!.username === username) return existing[0]!;
+    }
+  }
 }
