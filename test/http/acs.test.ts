@@ -77,6 +77,7 @@ describe("SP-initiated SSO login", () => {
     const { id, jar } = await startLogin(h);
     const response = entraResponse(alice, { now: h.clock.now, inResponseTo: id });
     assert.equal((await postAcs(h, response, { ...jar })).statusCode, 303);
+    h.clock.now = new Date(h.clock.now.getTime() + 1000);
     const again = await postAcs(h, response, { ...jar });
     refusedWith(again, LOGIN_MESSAGES.session_expired);
     assert.equal((await lastAudit(h)).reason, "in_response_to_unexpected");
