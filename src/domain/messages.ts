@@ -19,6 +19,10 @@ export const LOGIN_MESSAGES = {
   bad_totp: "That code is not valid. Enter the current 6-digit code from your authenticator app.",
   user_disabled: "This user is disabled. Please contact your admin.",
   account_required: "Several accounts use this email. Enter your account name.",
+  account_name_missing: "Enter your account name as well as your username and password.",
+  password_too_short: "Choose a password of at least 12 characters.",
+  password_mismatch: "The two new passwords do not match.",
+  password_reused: "Choose a new password, not the temporary one.",
 } as const;
 
 export type LoginMessageKey = keyof typeof LOGIN_MESSAGES;
