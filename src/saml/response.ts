@@ -9,7 +9,7 @@
  */
 
 import type { KeyObject } from "node:crypto";
-import type { AlgorithmPolicy } from "./algorithms.ts";
+import { type AlgorithmPolicy, DSIG_NS } from "./algorithms.ts";
 import type { TrustedCertificate } from "./certs.ts";
 import { signatureChildren, verifyEnvelopedSignature } from "./dsig.ts";
 import { SamlError } from "./errors.ts";
@@ -157,6 +157,22 @@ function checkResponse(response: XmlElement, o: ResponseValidationOptions): Veri
       expected: "samlp:Response",
       received: `{${response.ns}}${response.local}`,
     });
+  }
+  // Only what the schema allows directly in a Response (core 3.2.2): no look-alike elements in
+  // unsigned parts, even ones we would never read.
+  for (const c of response.children) {
+    if (c.type !== "element") continue;
+    const allowed =
+      (c.ns === SAML_ASSERTION_NS &&
+        (c.local === "Issuer" || c.local === "Assertion" || c.local === "EncryptedAssertion")) ||
+      (c.ns === SAML_PROTOCOL_NS && (c.local === "Status" || c.local === "Extensions")) ||
+      (c.ns === DSIG_NS && c.local === "Signature");
+    if (!allowed) {
+      throw new SamlError("schema_invalid", {
+        field: "Response",
+        note: `unexpected element {${c.ns}}${c.local}`,
+      });
+    }
   }
   const responseId = requireAttr(response, "ID", "Response ID");
   requireVersion(response, "Response");
