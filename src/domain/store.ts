@@ -112,6 +112,16 @@ export interface Store {
       now: Date,
       reason: string,
     ): Promise<Session[]>;
+    /**
+     * Ends every live session of this connection with this exact NameID: an IdP LogoutRequest
+     * without SessionIndex (saml-core 3.7.3.2 then means every session of that principal).
+     */
+    endByNameId(
+      connectionId: string,
+      nameId: string,
+      now: Date,
+      reason: string,
+    ): Promise<Session[]>;
     endForUser(userId: string, now: Date, reason: string): Promise<Session[]>;
     listLive(userId: string, now: Date): Promise<Session[]>;
   };

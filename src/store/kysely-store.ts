@@ -401,6 +401,19 @@ export function kyselyStore(db: Kysely<Database>, backend: Backend): Store {
           .execute();
         return rows.map(toSession);
       },
+      async endByNameId(connectionId, nameId, now, reason) {
+        const rows = await db
+          .updateTable("sessions")
+          .set({ ended_at: c.date(now), end_reason: reason })
+          .where("connection_id", "=", connectionId)
+          .where("name_id", "=", nameId)
+          .where("ended_at", "is", null)
+          .where("idle_expires_at", ">", c.date(now))
+          .where("absolute_expires_at", ">", c.date(now))
+          .returningAll()
+          .execute();
+        return rows.map(toSession);
+      },
       async endForUser(userId, now, reason) {
         const rows = await db
           .updateTable("sessions")

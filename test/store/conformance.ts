@@ -567,6 +567,34 @@ export function storeConformance(open: () => Promise<Store>): void {
       assert.deepEqual(await store.sessions.endBySessionIndex(a.id, [], at(3), "x"), []);
     });
 
+    it("endByNameId ends the live sessions of that connection with exactly that NameID", async () => {
+      const u = await user();
+      const a = await store.connections.create(newConnection(u.accountId), T0);
+      const b = await store.connections.create(newConnection(u.accountId), T0);
+      const on = (connectionId: string, nameId: string, fields: Partial<Session> = {}) =>
+        store.sessions.create(newSession(u, { connectionId, nameId, method: "saml", ...fields }));
+      const a1 = await on(a.id, "alice@contoso.com");
+      const a2 = await on(a.id, "alice@contoso.com", { sessionIndex: "idx-2" });
+      const other = await on(a.id, "Alice@contoso.com");
+      const expired = await on(a.id, "alice@contoso.com", { idleExpiresAt: at(MINUTE) });
+      const b1 = await on(b.id, "alice@contoso.com");
+      const ended = await store.sessions.endByNameId(
+        a.id,
+        "alice@contoso.com",
+        at(2 * MINUTE),
+        "idp-logout",
+      );
+      assert.deepEqual(ended.map((s) => s.id).sort(), [a1.id, a2.id].sort());
+      assert.ok(ended.every((s) => s.endReason === "idp-logout"));
+      assert.ok(await store.sessions.getLive(other.id, at(2 * MINUTE)));
+      assert.ok(await store.sessions.getLive(b1.id, at(2 * MINUTE)));
+      assert.ok(!ended.some((s) => s.id === expired.id));
+      assert.deepEqual(
+        await store.sessions.endByNameId(a.id, "alice@contoso.com", at(3 * MINUTE), "x"),
+        [],
+      );
+    });
+
     it("listLive and endForUser: the user's live sessions, newest first", async () => {
       const u = await user();
       const other = await store.sessions.create(newSession(await user()));
