@@ -17,7 +17,9 @@ export function encodeRedirectMessage(xml: string): string {
  * Inflation is capped at `maxBytes` so a small compressed bomb cannot exhaust memory.
  */
 export function decodeRedirectMessage(value: string, maxBytes: number): string {
-  const compact = value.replace(/[ \t\r\n]+/g, "");
+  // A "+" that went through form decoding arrives as a space: put it back (base64 has no
+  // spaces). Line breaks never belong in a query parameter and are refused below.
+  const compact = value.replaceAll(" ", "+");
   if (compact.length === 0 || compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) {
     throw new SamlError("malformed_base64", { received: `${compact.length} characters` });
   }
