@@ -610,3 +610,25 @@ function isHttpUrl(s: string): boolean {
     return false;
   }
 }
+
+/** Forgets an identity binding: the user's next SSO login matches by email again. */
+export async function removeBinding(
+  store: Store,
+  id: string,
+  who: Actor,
+  now: Date,
+): Promise<void> {
+  if (!(await store.bindings.remove(id)))
+    throw new AdminError("binding", `No identity binding "${id}".`, 404);
+  await audit(
+    store,
+    {
+      type: "admin.binding.remove",
+      outcome: "success",
+      actor: who.actor,
+      ip: who.ip ?? null,
+      detail: { bindingId: id },
+    },
+    now,
+  );
+}

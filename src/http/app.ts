@@ -13,8 +13,10 @@ import Fastify, {
 import { newReference } from "../domain/secrets.ts";
 import { AppContext } from "./context.ts";
 import type { AppDeps } from "./deps.ts";
+import { adminApiRoutes } from "./routes/admin-api.ts";
 import { pageRoutes } from "./routes/pages.ts";
 import { samlRoutes } from "./routes/saml.ts";
+import { sloRoutes } from "./routes/slo.ts";
 import { createViews } from "./views.ts";
 
 /** Extra route plugins (password login, SLO, admin...) register through this list. */
@@ -99,6 +101,8 @@ export async function buildApp(
 
   pageRoutes(app, ctx);
   samlRoutes(app, ctx);
+  sloRoutes(app, ctx);
+  adminApiRoutes(app, ctx);
   for (const plugin of extraRoutes) await plugin(app, ctx);
   return app;
 }

@@ -201,3 +201,30 @@ export async function postAcs(
     payload: form.toString(),
   });
 }
+
+/** The admin token harness() configures. */
+export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789";
+
+/** A call to the admin API with the admin token (or the given headers instead). */
+export async function adminApi(
+  h: Harness,
+  method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE",
+  url: string,
+  payload?: unknown,
+  headers: Record<string, string> = { authorization: `Bearer ${ADMIN_TOKEN}` },
+) {
+  const res = await h.app.inject({
+    method,
+    url: `/admin/api${url}`,
+    headers: {
+      ...headers,
+      ...(payload === undefined || typeof payload === "string"
+        ? {}
+        : { "content-type": "application/json" }),
+    },
+    ...(payload === undefined
+      ? {}
+      : { payload: typeof payload === "string" ? payload : JSON.stringify(payload) }),
+  });
+  return { res, status: res.statusCode, json: res.body === "" ? undefined : res.json() };
+}
