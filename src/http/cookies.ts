@@ -12,6 +12,8 @@ export const LOGOUT_REQUEST_COOKIE = "gh_saml_logout";
 export const CSRF_COOKIE = "gh_csrf";
 export const CHOOSER_COOKIE = "gh_choose";
 export const ACCOUNT_COOKIE = "gh_account";
+/** The single-use ticket between password login steps (code, new password). */
+export const LOGIN_STEP_COOKIE = "gh_login_step";
 
 export function cookieOptions(
   publicUrl: string,
