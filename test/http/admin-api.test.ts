@@ -656,3 +656,55 @@ describe("admin API: audit log", () => {
     refused(await adminApi(h, "GET", "/audit?colour=blue"), 400, "colour");
   });
 });
+
+describe("admin API: rollback", () => {
+  let h: Harness;
+  afterEach(() => h?.close());
+
+  it("turns SSO off, deactivates connections and mails each user, reporting failures", async () => {
+    const sent: string[] = [];
+    h = await harness({ ssoEnforced: true }, [], {
+      mailer: {
+        send: async (m) => {
+          if (m.to.startsWith("broken")) throw new Error("550 mailbox unavailable");
+          sent.push(m.to);
+        },
+      },
+    });
+    const alice = await addUser(h, "alice", "alice@contoso.com");
+    const broken = await addUser(h, "bob", "broken@contoso.com");
+    await addUser(h, "carol", "carol@contoso.com", { disabled: true });
+
+    const r = await adminApi(h, "POST", "/accounts/contoso/rollback", {});
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(r.json.connectionsDeactivated, 1);
+    assert.equal(r.json.complete, false);
+    assert.deepEqual(
+      r.json.mailed.map((u: { email: string }) => u.email),
+      ["alice@contoso.com"],
+    );
+    assert.deepEqual(
+      r.json.failures.map((u: { userId: string; outcome: string; error: string }) => [
+        u.userId,
+        u.outcome,
+        u.error,
+      ]),
+      [[broken.id, "mail_failed", "550 mailbox unavailable"]],
+    );
+    assert.deepEqual(sent, ["alice@contoso.com"]);
+    const account = (await h.store.accounts.get(h.account.id))!;
+    assert.equal(account.settings.ssoEnforced, false);
+    assert.equal(Object.values(account.settings.samlLogin).includes(true), false);
+    assert.equal((await h.store.connections.get(h.connection.id))!.active, false);
+    assert.equal((await h.store.users.get(alice.id))!.mustChangePassword, true);
+    const event = await assertAudited(h, "admin.sso.rollback");
+    assert.equal(event.accountId, h.account.id);
+
+    const retry = await adminApi(h, "POST", "/accounts/contoso/rollback", {
+      onlyUserIds: [broken.id],
+    });
+    assert.equal(retry.json.users.length, 1);
+    refused(await adminApi(h, "POST", "/accounts/nobody/rollback", {}), 404, "account");
+    refused(await adminApi(h, "POST", "/accounts/contoso/rollback", { all: true }), 400, "all");
+  });
+});

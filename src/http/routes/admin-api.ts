@@ -23,6 +23,7 @@ import {
 } from "../../domain/admin.ts";
 import { audit } from "../../domain/audit.ts";
 import type { AccountSettings, Role } from "../../domain/model.ts";
+import { rollbackSso } from "../../domain/rollback.ts";
 import { constantTimeEqual } from "../../domain/secrets.ts";
 import type { AppContext } from "../context.ts";
 import {
@@ -60,6 +61,7 @@ const accountCreateSchema = object({ name: str, displayName: str, settings: { ty
   "name",
 ]);
 const accountPatchSchema = object({ displayName: str, settings: { type: "object" } });
+const rollbackSchema = object({ onlyUserIds: { type: "array", items: str, maxItems: 10_000 } });
 const connectionSchema = object({
   name: str,
   metadataXml: str,
@@ -206,6 +208,31 @@ async function adminApi(scope: FastifyInstance, ctx: AppContext): Promise<void> 
       const account = await requireAccount(store, req.params.id);
       const body = req.body as { displayName?: string; settings?: Partial<AccountSettings> };
       return { account: await updateAccount(store, account.id, body, who(req), now()) };
+    },
+  );
+
+  // Netcore's rollback: SAML off, connections deactivated, every user mailed a temporary
+  // password. A mail failure leaves that user unchanged; run again with onlyUserIds for them.
+  scope.post<{ Params: Params }>(
+    "/accounts/:id/rollback",
+    { schema: { body: rollbackSchema } },
+    async (req) => {
+      const account = await requireAccount(store, req.params.id);
+      const body = (req.body ?? {}) as { onlyUserIds?: string[] };
+      const result = await rollbackSso(
+        store,
+        ctx.deps.mailer,
+        account.id,
+        who(req),
+        now(),
+        ctx.url("/login"),
+        body.onlyUserIds === undefined ? {} : { onlyUserIds: body.onlyUserIds },
+      );
+      return {
+        ...result,
+        mailed: result.users.filter((u) => u.outcome === "mailed"),
+        failures: result.users.filter((u) => u.outcome !== "mailed"),
+      };
     },
   );
 
