@@ -15,6 +15,7 @@ import { AppContext } from "./context.ts";
 import type { AppDeps } from "./deps.ts";
 import { adminApiRoutes } from "./routes/admin-api.ts";
 import { pageRoutes } from "./routes/pages.ts";
+import { passwordRoutes } from "./routes/password.ts";
 import { samlRoutes } from "./routes/saml.ts";
 import { sloRoutes } from "./routes/slo.ts";
 import { createViews } from "./views.ts";
@@ -101,6 +102,7 @@ export async function buildApp(
 
   pageRoutes(app, ctx);
   samlRoutes(app, ctx);
+  passwordRoutes(app, ctx);
   sloRoutes(app, ctx);
   adminApiRoutes(app, ctx);
   for (const plugin of extraRoutes) await plugin(app, ctx);
