@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import type { AuditEvent } from "../../src/domain/model.ts";
 import { hashSecret } from "../../src/domain/secrets.ts";
+import { startSession } from "../../src/domain/sessions.ts";
 import { SLO_PATH } from "../../src/http/routes/slo.ts";
 import {
   buildEntraLogoutRequest,
@@ -411,6 +412,26 @@ describe("SP-initiated Single Logout (POST /logout)", () => {
     assert.equal(event.reason, "local");
     assert.equal(event.detail.method, "saml");
 
+    // A password session: nothing to tell an IdP.
+    const user = await h.store.users.byUsername(h.account.id, "alice");
+    const started = await startSession(
+      h.store,
+      user!,
+      "password",
+      false,
+      null,
+      { idleMinutes: 30, absoluteHours: 8 },
+      h.clock.now,
+    );
+    tick(h);
+    const local = await postLogout(h, { gh_session: started.token, gh_csrf: CSRF });
+    assert.equal(local.statusCode, 303);
+    assert.equal(local.headers.location, "/login?logged_out");
+    assert.equal(await isLive(h, started.session.id), false);
+    const passwordEvent = await lastAudit(h, "logout");
+    assert.equal(passwordEvent.reason, "local");
+    assert.equal(passwordEvent.detail.method, "password");
+
     // No session at all (already logged out): straight to the logged-out page.
     const again = await postLogout(h, s.jar);
     assert.equal(again.statusCode, 303);
@@ -533,6 +554,27 @@ describe("IdP-initiated Single Logout (the IdP's LogoutRequest)", () => {
     assert.equal(await isLive(h, a2.sessionId), false);
     assert.equal(await isLive(h, b1.sessionId), true);
     assert.equal((await lastAudit(h, "logout.idp")).detail.endedSessions, 2);
+  });
+
+  it("a replayed NameID-only request does not end a session started after it", async () => {
+    const { a1 } = await threeSessions();
+    const id = "_bbbbbbbb-0000-4000-8000-000000000002";
+    const xml =
+      `<samlp:LogoutRequest ID="${id}" Version="2.0" IssueInstant="${h.clock.now.toISOString()}" Destination="${SLO_URL}" xmlns:samlp="${PROTOCOL_NS}">` +
+      `<Issuer xmlns="${ASSERTION_NS}">https://sts.windows.net/${TENANT}/</Issuer>` +
+      `<NameID xmlns="${ASSERTION_NS}">${alice.upn}</NameID></samlp:LogoutRequest>`;
+    const query = entraRedirectQuery("SAMLRequest", xml, undefined, IDP_KEY);
+    assert.equal(answerOf(await getCallback(h, query)).status, SUCCESS);
+    assert.equal(await isLive(h, a1.sessionId), false);
+    tick(h, 60_000);
+    const later = await ssoSignIn(h, alice);
+    tick(h);
+    const again = answerOf(await getCallback(h, query));
+    assert.equal(again.status, SUCCESS);
+    assert.equal(await isLive(h, later.sessionId), true, "the new login survives the replay");
+    const event = await lastAudit(h, "logout.idp");
+    assert.equal(event.reason, "repeated_request");
+    assert.equal(event.detail.endedSessions, 0);
   });
 
   async function assertNothingEnded(s: { a1: SignedIn; a2: SignedIn; b1: SignedIn }) {
