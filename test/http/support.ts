@@ -228,3 +228,39 @@ export async function adminApi(
   });
   return { res, status: res.statusCode, json: res.body === "" ? undefined : res.json() };
 }
+
+/** The hidden CSRF field of a rendered form. */
+export function csrfOf(body: string): string {
+  const m = /name="_csrf" value="([^"]+)"/.exec(body);
+  if (m === null) throw new Error("no CSRF field on the page");
+  return m[1]!;
+}
+
+/** Opens the login page (for its CSRF cookie and field); returns the jar and the token. */
+export async function openLoginPage(h: Harness, jar: Record<string, string> = {}) {
+  const res = await h.app.inject({
+    method: "GET",
+    url: "/login",
+    headers: { cookie: cookieHeader(jar) },
+  });
+  if (res.statusCode !== 200) throw new Error(`login page: ${res.statusCode}`);
+  cookiesOf(res, jar);
+  return { jar, csrf: csrfOf(res.body), body: res.body };
+}
+
+/** POSTs a form with the jar's cookies, and keeps the cookies the answer sets. */
+export async function postForm(
+  h: Harness,
+  url: string,
+  jar: Record<string, string>,
+  fields: Record<string, string>,
+) {
+  const res = await h.app.inject({
+    method: "POST",
+    url,
+    headers: { "content-type": "application/x-www-form-urlencoded", cookie: cookieHeader(jar) },
+    payload: new URLSearchParams(fields).toString(),
+  });
+  cookiesOf(res, jar);
+  return res;
+}
