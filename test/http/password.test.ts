@@ -5,6 +5,8 @@ import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { LOGIN_MESSAGES } from "../../src/domain/messages.ts";
 import {
+  IP_ATTEMPT_LIMIT,
+  IP_WINDOW_SECONDS,
   USERNAME_FAILURE_LIMIT,
   USERNAME_WINDOW_SECONDS,
 } from "../../src/domain/password-login.ts";
@@ -198,6 +200,27 @@ describe("lockout", () => {
       );
     await refused(h, (await login(h, "alice")).res, LOGIN_MESSAGES.locked_out, "locked_out", 429);
     h.clock.now = new Date(h.clock.now.getTime() + USERNAME_WINDOW_SECONDS * 1000);
+    signedIn((await login(h, "alice")).res);
+  });
+});
+
+describe("rate limit per address", () => {
+  let h: Harness;
+  afterEach(() => h?.close());
+
+  it(`refuses attempts beyond ${IP_ATTEMPT_LIMIT} from one address in the window`, async () => {
+    h = await harness();
+    await addUser(h, "alice", "alice@contoso.com", { passwordHash: await passwordHash });
+    for (let i = 0; i < IP_ATTEMPT_LIMIT; i++)
+      await h.store.counters.hit("pw:ip:127.0.0.1", IP_WINDOW_SECONDS, h.clock.now);
+    await refused(
+      h,
+      (await login(h, "alice")).res,
+      LOGIN_MESSAGES.locked_out,
+      "ip_rate_limited",
+      429,
+    );
+    h.clock.now = new Date(h.clock.now.getTime() + IP_WINDOW_SECONDS * 1000);
     signedIn((await login(h, "alice")).res);
   });
 });
