@@ -139,7 +139,7 @@ export const DEMO_IDP_USERS: readonly MockIdpUser[] = [
   idpUser("erin", "Erin", "Ellis"),
   idpUser("frank", "Frank", "Fischer"),
   // Aircall's case: the sign-in name (UPN) is not the mail address Gatehouse knows.
-  { ...idpUser("grace", "Grace", "Gordon"), upn: "g.gordon@demotenant.onmicrosoft.com" },
+  { ...idpUser("grace", "Grace", "Gordon"), upn: "ggordon@demo.onmicrosoft.com" },
   { ...idpUser("heidi", "Heidi", "Hayes"), notAssigned: true },
   idpUser("admin", "Break-glass", "Admin"),
 ];

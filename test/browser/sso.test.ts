@@ -172,7 +172,7 @@ describe("SSO login in Chromium", () => {
     await signInAtMockIdp(p);
     await expectSignedIn(p, "grace");
     const event = await lastEvent(server.store, "login.sso");
-    assert.equal(event.detail.nameId, "g.gordon@demotenant.onmicrosoft.com");
+    assert.equal(event.detail.nameId, "ggordon@demo.onmicrosoft.com");
     await p.context().close();
   });
 
