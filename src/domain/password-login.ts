@@ -210,13 +210,15 @@ export async function totpLogin(
   if (await isLocked(store, lockKey, now))
     return refuse(store, { ...ctx, message: "locked_out", reason: "locked_out" });
   const gated = gate(account, user);
-  if (gated !== undefined || user.totpSecret === null) {
+  if (gated !== undefined) {
     return refuse(store, {
       ...ctx,
       message: gated === "user_disabled" ? "user_disabled" : "sso_enforced",
-      reason: gated ?? "sso_enforced",
+      reason: gated,
     });
   }
+  // The admin removed the second factor since the password step: the password is what counts.
+  if (user.totpSecret === null) return credentialsProven(store, account, user, false, ip, now);
   const check = await checkTotp(store, user.id, user.totpSecret, code, now);
   if (check === "accepted") return credentialsProven(store, account, user, true, ip, now);
 
