@@ -53,7 +53,7 @@ export const SAML_ERRORS = {
   },
   // XML Signature.
   signature_missing: {
-    title: "The Assertion is not signed",
+    title: "The message is not signed as required",
     fix: "Entra signs the Assertion by default ('Sign SAML assertion'). In Entra, SAML Certificates, Signing Option, choose 'Sign SAML assertion' or 'Sign SAML response and assertion'.",
   },
   signature_invalid: {

@@ -494,6 +494,7 @@ function readAssertion(
   if (sessionNotOnOrAfter !== undefined && now - skew >= sessionNotOnOrAfter) {
     throw new SamlError("expired", {
       field: "AuthnStatement SessionNotOnOrAfter",
+      expected: `after ${o.now.toISOString()} (-${skew / 1000}s skew)`,
       received: snoaAttr,
     });
   }
@@ -572,6 +573,7 @@ function checkConfirmation(
   ) {
     throw new SamlError("not_yet_valid", {
       field: "SubjectConfirmationData NotBefore",
+      expected: `at or before ${o.now.toISOString()} (+${skew / 1000}s skew)`,
       received: nbAttr,
     });
   }
