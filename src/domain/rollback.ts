@@ -172,7 +172,8 @@ export function rollbackMail(
 ): { to: string; subject: string; text: string } {
   return {
     to: user.email,
-    subject: `Single sign-on is turned off for ${account.displayName}`,
+    // A header is one line: a CR or LF in a display name must not start another header.
+    subject: `Single sign-on is turned off for ${account.displayName}`.replace(/[\r\n]+/g, " "),
     text: [
       `Hello ${user.username},`,
       "",

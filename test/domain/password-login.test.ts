@@ -628,6 +628,25 @@ describe("rollback from SSO (Netcore)", () => {
     assert.equal((await login("bob", temporaryOf(retry.sent[0]!.text))).kind, "change_password");
   });
 
+  it("keeps the subject on one line whatever the display name", async () => {
+    await ssoAccount();
+    account = await store.accounts.update(
+      account.id,
+      { displayName: "Contoso\r\nBcc: x@evil.test" },
+      now,
+    );
+    const { sent, mailer } = capturingMailer();
+    await rollbackSso(
+      store,
+      mailer,
+      account.id,
+      { actor: "cli" },
+      now,
+      "https://sso.example.com/login",
+    );
+    assert.equal(sent[0]?.subject, "Single sign-on is turned off for Contoso Bcc: x@evil.test");
+  });
+
   it("refuses an unknown account", async () => {
     await assert.rejects(
       rollbackSso(store, capturingMailer().mailer, "acc_nope", { actor: "cli" }, now, "x"),
