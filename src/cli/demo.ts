@@ -32,7 +32,7 @@
 
 import { execFileSync } from "node:child_process";
 import { createHash, createPrivateKey, type KeyObject } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Actor, addUser, createAccount, createConnection } from "../domain/admin.ts";
 import type { Account, AccountSettings, Role } from "../domain/model.ts";
@@ -319,6 +319,7 @@ export function loadDemoIdpKey(dir: string, warn: (message: string) => void): De
         ],
         { stdio: ["ignore", "ignore", "pipe"], timeout: 30_000 },
       );
+      chmodSync(keyPath, 0o600);
     } catch (e) {
       const fixtures = join(import.meta.dirname, "../../test/fixtures/keys");
       warn(
