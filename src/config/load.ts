@@ -548,12 +548,13 @@ function readSpKey(
   fail: Fail,
   warnings: string[],
 ): Config["spKey"] {
-  const text = (inline: string, fileVar: string): Setting | undefined => {
+  // undefined: not given; null: given but unusable (already reported).
+  const text = (inline: string, fileVar: string): Setting | undefined | null => {
     const direct = get(inline);
     const file = get(fileVar);
     if (direct !== undefined && file !== undefined) {
       fail(inline, `both ${inline} and ${fileVar} are set`, "keep one of them");
-      return undefined;
+      return null;
     }
     if (file === undefined) return direct;
     const path = resolve(cwd, file.value);
@@ -565,11 +566,12 @@ function readSpKey(
         `${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
         "check the path and that Gatehouse's user may read it",
       );
-      return undefined;
+      return null;
     }
   };
   const keyText = text("SP_KEY", "SP_KEY_FILE");
   const certText = text("SP_CERT", "SP_CERT_FILE");
+  if (keyText === null || certText === null) return undefined;
   if (keyText === undefined && certText === undefined) return undefined;
   if (keyText === undefined || certText === undefined) {
     const missing = keyText === undefined ? "SP_KEY (or SP_KEY_FILE)" : "SP_CERT (or SP_CERT_FILE)";
