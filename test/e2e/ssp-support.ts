@@ -13,7 +13,7 @@ import { join } from "node:path";
 export const SSP_HOME = "/usr/share/simplesamlphp";
 export const SSP_WWW = join(SSP_HOME, "www");
 
-export const PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
+export const EMAIL_ADDRESS = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
 const RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 
 /** Why SimpleSAMLphp cannot run here, or undefined when php, its DOM extension and the package are present. */
@@ -72,10 +72,8 @@ export interface SspOptions {
   /** A temp dir of the test's own; config, keys, sessions and logs go under it. */
   readonly dir: string;
   readonly port: number;
-  /** Gatehouse's SP metadata (renderSpMetadata), loaded with SimpleSAMLphp's XML metadata source. */
-  readonly spMetadataXml: string;
   readonly users: readonly SspUser[];
-  /** The attribute the persistent NameID is derived from (saml:PersistentNameID). */
+  /** The attribute whose value is sent as the emailAddress NameID (saml:AttributeNameID). */
   readonly nameIdAttribute: string;
 }
 
@@ -85,6 +83,11 @@ export interface SspIdp {
   readonly metadataUrl: string;
   /** The IdP's signing certificate, PEM. */
   readonly certificatePem: string;
+  /**
+   * Registers an SP from its SAML metadata XML (Gatehouse's, as its metadata endpoint serves
+   * it), read by SimpleSAMLphp's own XML metadata source on every request.
+   */
+  setSpMetadata(xml: string): void;
   /** SimpleSAMLphp's log and PHP's server output so far (for failure messages). */
   logs(): string;
   stop(): Promise<void>;
@@ -131,8 +134,9 @@ export async function startSsp(o: SspOptions): Promise<SspIdp> {
     ],
     { stdio: "ignore" },
   );
-  const spXml = join(paths.config, "gatehouse-sp.xml");
-  writeFileSync(spXml, o.spMetadataXml);
+  const spXml = join(paths.config, "sp-metadata.xml");
+  const setSpMetadata = (xml: string) => writeFileSync(spXml, xml);
+  setSpMetadata(`<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"/>\n`);
 
   const config = {
     baseurlpath: baseUrl,
@@ -192,9 +196,11 @@ export async function startSsp(o: SspOptions): Promise<SspIdp> {
     "saml20.sign.assertion": true,
     "saml20.sign.response": true,
     "attributes.NameFormat": "urn:oasis:names:tc:SAML:2.0:attrname-format:basic",
-    NameIDFormat: PERSISTENT,
-    // An opaque, stable subject per SP: SHA-1 of the secret salt, SP, IdP and this attribute.
-    authproc: { "1": { class: "saml:PersistentNameID", attribute: o.nameIdAttribute } },
+    NameIDFormat: EMAIL_ADDRESS,
+    // The NameID for SPs asking for emailAddress (Gatehouse's metadata does, like Entra's default).
+    authproc: {
+      "1": { class: "saml:AttributeNameID", Format: EMAIL_ADDRESS, attribute: o.nameIdAttribute },
+    },
   };
   writeFileSync(
     join(paths.metadata, "saml20-idp-hosted.php"),
@@ -251,6 +257,7 @@ export async function startSsp(o: SspOptions): Promise<SspIdp> {
     entityId,
     metadataUrl: `${baseUrl}saml2/idp/metadata.php`,
     certificatePem: readFileSync(crt, "utf8"),
+    setSpMetadata,
     logs,
     stop,
   };
@@ -277,3 +284,21 @@ http_response_code(404);
 header('Content-Type: text/plain');
 echo "Not found: " . $path . "\\n";
 `;
+
+/** Debian's Chromium, headless, on a fresh profile (playwright-core's temporary user-data dir). */
+export async function launchChromium(): Promise<import("playwright-core").Browser> {
+  const { chromium } = await import("playwright-core");
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}

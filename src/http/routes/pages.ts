@@ -1,12 +1,30 @@
 /** The login pages: sign in, "Log in with SSO" (Netcore), the dashboard. */
 
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import { discover, ssoEnabled } from "../../domain/discovery.ts";
 import { LOGIN_MESSAGES } from "../../domain/messages.ts";
 import type { AppContext } from "../context.ts";
 import { ACCOUNT_COOKIE, cookieOptions } from "../cookies.ts";
 
 const YEAR_SECONDS = 365 * 24 * 3600;
+
+/**
+ * Chromium applies CSP form-action to every redirect a form submission follows, so the default
+ * form-action 'self' (app.ts) blocks Log in with SSO's hop to the IdP and Log out's hop to the
+ * IdP's SingleLogoutService (found with SimpleSAMLphp, test/e2e/simplesamlphp.test.ts). The
+ * pages holding those forms allow these sources too; the rest is the default policy.
+ */
+function allowFormsTo(reply: FastifyReply, sources: string): void {
+  reply.header(
+    "content-security-policy",
+    `default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self' ${sources}; frame-ancestors 'none'; base-uri 'none'`,
+  );
+}
+
+/** Any IdP (which one depends on the email typed): https, and http when we are on http (dev). */
+function anyIdp(ctx: AppContext): string {
+  return ctx.deps.publicUrl.startsWith("https://") ? "https:" : "https: http:";
+}
 
 export function pageRoutes(app: FastifyInstance, ctx: AppContext): void {
   const { store } = ctx;
@@ -43,6 +61,7 @@ export function pageRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.get("/login/sso", async (req, reply) => {
     const remembered = req.cookies[ACCOUNT_COOKIE];
+    allowFormsTo(reply, anyIdp(ctx));
     return ctx.page(
       reply,
       "sso",
@@ -62,6 +81,7 @@ export function pageRoutes(app: FastifyInstance, ctx: AppContext): void {
       typeof body.account === "string" && body.account.trim() !== ""
         ? body.account.trim()
         : undefined;
+    allowFormsTo(reply, anyIdp(ctx));
     const render = (extra: Record<string, unknown>, status = 200) =>
       ctx.page(
         reply,
@@ -103,6 +123,11 @@ export function pageRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get("/dashboard", async (req, reply) => {
     const login = await ctx.currentLogin(req);
     if (login === undefined) return reply.redirect("/login", 302);
+    // Log out continues to the IdP's Logout URL (SP-initiated Single Logout).
+    const connectionId = login.session.method === "saml" ? login.session.connectionId : null;
+    const sloUrl =
+      connectionId === null ? null : ((await store.connections.get(connectionId))?.sloUrl ?? null);
+    if (sloUrl !== null && URL.canParse(sloUrl)) allowFormsTo(reply, new URL(sloUrl).origin);
     return ctx.page(
       reply,
       "dashboard",
