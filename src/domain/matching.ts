@@ -126,16 +126,12 @@ export async function matchUsers(
   const candidates = await store.users.byEmail(account.id, reading.email, s.emailCaseInsensitive);
   if (candidates.length === 0 && s.jitRole !== null) {
     const user = await createJitUser(store, account, reading.email, s.jitRole, now);
-    if (subject !== undefined)
-      await store.bindings.create({ userId: user.id, connectionId: connection.id, subject }, now);
+    if (subject !== undefined) await bind(store, user.id, connection.id, subject, now);
     return { kind: "single", user, via: "jit" };
   }
   const outcome = decide(candidates, enabled, base, false);
   if (outcome.kind === "single" && subject !== undefined) {
-    await store.bindings.create(
-      { userId: outcome.user.id, connectionId: connection.id, subject },
-      now,
-    );
+    await bind(store, outcome.user.id, connection.id, subject, now);
   }
   return outcome;
 }
