@@ -14,6 +14,7 @@ import { newReference } from "../domain/secrets.ts";
 import { AppContext } from "./context.ts";
 import type { AppDeps } from "./deps.ts";
 import { adminApiRoutes } from "./routes/admin-api.ts";
+import { adminPageRoutes } from "./routes/admin-pages.ts";
 import { pageRoutes } from "./routes/pages.ts";
 import { passwordRoutes } from "./routes/password.ts";
 import { samlRoutes } from "./routes/saml.ts";
@@ -105,6 +106,7 @@ export async function buildApp(
   passwordRoutes(app, ctx);
   sloRoutes(app, ctx);
   adminApiRoutes(app, ctx);
+  adminPageRoutes(app, ctx);
   for (const plugin of extraRoutes) await plugin(app, ctx);
   return app;
 }
