@@ -60,6 +60,7 @@ async function logOut(p: Page): Promise<void> {
   await p.getByRole("button", { name: "Log out" }).click();
   await p.waitForURL(/\/login\?logged_out$/);
   await p.getByText("You have been logged out.").waitFor();
+  await screenshot(p, "logged-out");
   // The session is over: the dashboard sends the person back to the login page.
   await p.goto("/dashboard");
   await p.waitForURL(/\/login$/);

@@ -120,6 +120,7 @@ describe("SSO login in Chromium", () => {
       (await p.getByRole("alert").textContent())?.trim(),
       LOGIN_MESSAGES.account_required,
     );
+    await screenshot(p, "sso-account-name");
     await p.getByLabel("Account name").fill("demo");
     await p.getByRole("button", { name: "Continue" }).click();
     await signInAtMockIdp(p);

@@ -118,7 +118,8 @@ export async function newPage(
     baseURL: server.publicUrl,
     viewport: { width: 1366, height: 768 },
   });
-  context.setDefaultTimeout(10_000);
+  // Generous for a loaded 2-core machine; a passing run takes a fraction of it.
+  context.setDefaultTimeout(15_000);
   const page = await context.newPage();
   return { context, page };
 }
