@@ -300,7 +300,10 @@ async function freePort(): Promise<number> {
 
 interface RunningServer {
   readonly port: number;
-  stop(): Promise<void>;
+  /** Starts the count of the server's CPU time (the timed run begins). */
+  mark(): void;
+  /** Stops the server; its workers' CPU time since mark(), in microseconds. */
+  stop(): Promise<number>;
 }
 
 async function startServer(
@@ -323,8 +326,16 @@ async function startServer(
         reject(new Error(`server failed: ${(m as { failed: string }).failed}`));
     });
   });
+  let cpuMicros = Number.NaN;
+  child.on("message", (m: unknown) => {
+    if (typeof m === "object" && m !== null && "cpu" in m) {
+      const c = (m as { cpu: { user: number; system: number } }).cpu;
+      cpuMicros = c.user + c.system;
+    }
+  });
   return {
     port,
+    mark: () => child.send("mark"),
     async stop() {
       child.removeAllListeners("exit");
       const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -332,6 +343,7 @@ async function startServer(
       const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
       await exited;
       clearTimeout(timer);
+      return cpuMicros;
     },
   };
 }
@@ -537,6 +549,8 @@ interface CaseResult {
   readonly case: Case;
   readonly load: LoadResult & { readonly signMs?: number };
   readonly facts?: StoreFacts;
+  /** CPU time per completed login, microseconds: the server's workers, and this process. */
+  readonly cpu: { readonly serverMicrosPerLogin: number; readonly clientMicrosPerLogin: number };
 }
 
 function log(line: string): void {
@@ -599,23 +613,31 @@ async function main(): Promise<void> {
       profileDir === undefined ? undefined : join(profileDir, c.id),
     );
     let load: CaseResult["load"];
+    let clientCpu: NodeJS.CpuUsage;
+    let serverCpu: number;
     try {
-      if (c.scenario === "acs") {
-        const cursor = { i: 0 };
-        await loadAcs(server.port, pool, cursor, warmup, connections);
-        load = await loadAcs(server.port, pool, cursor, duration, connections);
-      } else {
-        await loadLogin(server.port, key, users, warmup, connections);
-        load = await loadLogin(server.port, key, users, duration, connections);
-      }
+      const cursor = { i: 0 };
+      const run = (seconds: number) =>
+        c.scenario === "acs"
+          ? loadAcs(server.port, pool, cursor, seconds, connections)
+          : loadLogin(server.port, key, users, seconds, connections);
+      await run(warmup);
+      server.mark();
+      const c0 = process.cpuUsage();
+      load = await run(duration);
+      clientCpu = process.cpuUsage(c0);
     } finally {
-      await server.stop();
+      serverCpu = await server.stop();
     }
     const facts = choice === undefined ? undefined : await storeFacts(choice);
     if (choice !== undefined) await dropStore(choice);
-    results.push({ case: c, load, ...(facts === undefined ? {} : { facts }) });
+    const cpu = {
+      serverMicrosPerLogin: serverCpu / load.logins,
+      clientMicrosPerLogin: (clientCpu.user + clientCpu.system) / load.logins,
+    };
+    results.push({ case: c, load, cpu, ...(facts === undefined ? {} : { facts }) });
     log(
-      `  ${fmt(load.logins / load.seconds)} logins/s, p50 ${load.p50.toFixed(2)} ms, p99 ${load.p99.toFixed(2)} ms, status ${JSON.stringify(load.statusCounts)}, errors ${load.errors}, unexpected ${load.unexpected}${facts === undefined ? "" : `, failures recorded ${JSON.stringify(facts.failures)}`}`,
+      `  ${fmt(load.logins / load.seconds)} logins/s, p50 ${load.p50.toFixed(2)} ms, p99 ${load.p99.toFixed(2)} ms, status ${JSON.stringify(load.statusCounts)}, errors ${load.errors}, unexpected ${load.unexpected}${facts === undefined ? "" : `, failures recorded ${JSON.stringify(facts.failures)}`}, server CPU ${cpu.serverMicrosPerLogin.toFixed(0)} µs/login, client CPU ${cpu.clientMicrosPerLogin.toFixed(0)} µs/login`,
     );
   }
 
@@ -642,8 +664,8 @@ function report(
     "",
   );
   lines.push(
-    "| case | server | store | workers | logins/s | p50 ms | p99 ms | logins (303 + session cookie) | errors | other statuses | failures audited |",
-    "| ---- | ------ | ----- | ------: | -------: | -----: | -----: | ----------------------------: | -----: | -------------- | ---------------: |",
+    "| case | server | store | workers | logins/s | p50 ms | p99 ms | server CPU µs/login | client CPU µs/login | logins (303 + session cookie) | errors | other statuses | failures audited |",
+    "| ---- | ------ | ----- | ------: | -------: | -----: | -----: | ------------------: | ------------------: | ----------------------------: | -----: | -------------- | ---------------: |",
   );
   for (const r of results) {
     const l = r.load;
@@ -655,7 +677,7 @@ function report(
       r.facts === undefined ? "" : fmt(Object.values(r.facts.failures).reduce((a, b) => a + b, 0));
     const what = r.case.scenario === "acs" ? "ACS alone" : "whole login (GET + POST)";
     lines.push(
-      `| ${what}${l.poolExhausted ? " ²" : ""} | ${r.case.server === "gatehouse" ? "Gatehouse" : "node-saml (bare node:http)"} | ${r.case.store ?? "none"} | ${r.case.workers} | ${fmt(l.logins / l.seconds)} | ${l.p50.toFixed(2)} | ${l.p99.toFixed(2)} | ${fmt(l.logins)} | ${l.errors + l.unexpected} | ${other || "none"} | ${failures} |`,
+      `| ${what}${l.poolExhausted ? " ²" : ""} | ${r.case.server === "gatehouse" ? "Gatehouse" : "node-saml (bare node:http)"} | ${r.case.store ?? "none"} | ${r.case.workers} | ${fmt(l.logins / l.seconds)} | ${l.p50.toFixed(2)} | ${l.p99.toFixed(2)} | ${fmt(r.cpu.serverMicrosPerLogin)} | ${fmt(r.cpu.clientMicrosPerLogin)} | ${fmt(l.logins)} | ${l.errors + l.unexpected} | ${other || "none"} | ${failures} |`,
     );
   }
   lines.push("");

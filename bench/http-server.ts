@@ -38,13 +38,21 @@ export interface ServerConfig {
 }
 
 const config = JSON.parse(process.argv[2] ?? "{}") as ServerConfig;
+/** A worker's exit: its CPU time since "mark" to the primary, then exit. */
+let exitWithReport = (): void => process.exit(0);
 
 if (cluster.isPrimary) {
   let listening = 0;
+  const cpu = { user: 0, system: 0 };
   for (let i = 0; i < config.workers; i++) {
     const worker = cluster.fork();
     worker.on("message", (m: unknown) => {
       if (m === "listening" && ++listening === config.workers) process.send?.("ready");
+      if (typeof m === "object" && m !== null && "cpu" in m) {
+        const c = (m as { cpu: NodeJS.CpuUsage }).cpu;
+        cpu.user += c.user;
+        cpu.system += c.system;
+      }
       if (typeof m === "object" && m !== null && "failed" in m) {
         process.send?.(m);
         process.exit(1);
@@ -56,13 +64,22 @@ if (cluster.isPrimary) {
   };
   process.on("message", (m) => {
     if (m === "stop") stop();
+    if (m === "mark") for (const w of Object.values(cluster.workers ?? {})) w?.send("mark");
   });
   process.on("SIGTERM", stop);
   let exited = 0;
   cluster.on("exit", () => {
-    if (++exited === config.workers) process.exit(0);
+    if (++exited < config.workers) return;
+    // The workers' CPU time since "mark" (the timed run), summed: the server's cost of the load.
+    process.send?.({ cpu }, () => process.exit(0));
   });
 } else {
+  // CPU time of this worker since the parent's "mark", reported when it stops.
+  let mark = process.cpuUsage();
+  process.on("message", (m) => {
+    if (m === "mark") mark = process.cpuUsage();
+  });
+  exitWithReport = () => process.send?.({ cpu: process.cpuUsage(mark) }, () => process.exit(0));
   try {
     await (config.kind === "gatehouse" ? gatehouseWorker() : nodeSamlWorker());
   } catch (error) {
@@ -97,7 +114,7 @@ async function gatehouseWorker(): Promise<void> {
     if (m !== "stop") return;
     await app.close();
     await store.close();
-    process.exit(0);
+    exitWithReport();
   });
 }
 
@@ -143,7 +160,7 @@ async function nodeSamlWorker(): Promise<void> {
   process.send?.("listening");
   process.on("message", (m) => {
     if (m !== "stop") return;
-    server.close(() => process.exit(0));
+    server.close(() => exitWithReport());
     server.closeAllConnections();
   });
 }
