@@ -112,6 +112,7 @@ describe("SimpleSAMLphp (Debian) as the IdP, in Chromium", {
         },
       ],
       nameIdAttribute: "mail",
+      trustedDomains: [`127.0.0.1:${gatehousePort}`],
     });
 
     const now = new Date();
@@ -302,6 +303,9 @@ describe("SimpleSAMLphp (Debian) as the IdP, in Chromium", {
         assert.equal(slo.reason, "idp_confirmed");
         assert.equal(slo.connectionId, connection.id);
         assert.equal(slo.detail.issuer, idp.entityId);
+        // SimpleSAMLphp signs its LogoutResponse (HTTP-Redirect: the query string is signed).
+        assert.equal(slo.detail.signed, true);
+        assert.equal(slo.detail.binding, "redirect");
         assert.equal(slo.detail.logoutRequestId, logout.detail.logoutRequestId);
 
         // Signed out here: the dashboard sends to the login page.
@@ -312,6 +316,38 @@ describe("SimpleSAMLphp (Debian) as the IdP, in Chromium", {
         await page.waitForURL((u) =>
           u.href.startsWith(`${idp.baseUrl}module.php/core/loginuserpass.php`),
         );
+      }));
+
+    test("IdP-initiated logout: SimpleSAMLphp's signed LogoutRequest ends the session, our LogoutResponse goes back", async () =>
+      withLogs(async () => {
+        const { page, store, idp, user, connection } = env as Env;
+        await page.goto(`/api/auth/saml/login?account=${ACCOUNT}`);
+        await signInAtSsp(page, idp);
+        await page.waitForURL(`${env.publicUrl}/dashboard`);
+        const login = await lastEvent(store, "login.sso");
+
+        // Logging out at the IdP (as another app of it would): SimpleSAMLphp sends its
+        // LogoutRequest to each SP of the session, then the browser to ReturnTo.
+        const returnTo = `${env.publicUrl}/dashboard`;
+        await page.goto(
+          `${idp.baseUrl}saml2/idp/SingleLogoutService.php?ReturnTo=${encodeURIComponent(returnTo)}`,
+        );
+        // The dashboard, with the session ended, sends to the login page.
+        await page.waitForURL((u) => u.href.startsWith(`${env.publicUrl}/login`));
+
+        const event = await lastEvent(store, "logout.idp");
+        assert.equal(event.outcome, "success");
+        assert.equal(event.reason, "idp_logout");
+        assert.equal(event.connectionId, connection.id);
+        assert.equal(event.userId, user.id);
+        assert.equal(event.detail.issuer, idp.entityId);
+        assert.equal(event.detail.nameId, ALICE.email);
+        assert.deepEqual(event.detail.sessionIndexes, [login.detail.sessionIndex]);
+        assert.equal(event.detail.endedSessions, 1);
+        // SimpleSAMLphp received our LogoutResponse and found it successful.
+        const sp = JSON.stringify(connection.spEntityId).slice(1, -1);
+        assert.ok(idp.sspLog().includes(`Received SAML 2.0 LogoutResponse from: '${sp}'`));
+        assert.doesNotMatch(idp.sspLog(), /Unsuccessful logout/);
       }));
   } else {
     test.todo(

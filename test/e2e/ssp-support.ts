@@ -75,6 +75,8 @@ export interface SspOptions {
   readonly users: readonly SspUser[];
   /** The attribute whose value is sent as the emailAddress NameID (saml:AttributeNameID). */
   readonly nameIdAttribute: string;
+  /** host:port values SimpleSAMLphp may send the browser back to (ReturnTo), besides itself. */
+  readonly trustedDomains?: readonly string[];
 }
 
 export interface SspIdp {
@@ -88,8 +90,10 @@ export interface SspIdp {
    * it), read by SimpleSAMLphp's own XML metadata source on every request.
    */
   setSpMetadata(xml: string): void;
-  /** SimpleSAMLphp's log and PHP's server output so far (for failure messages). */
+  /** SimpleSAMLphp's log and PHP's server output so far, their ends (for failure messages). */
   logs(): string;
+  /** SimpleSAMLphp's whole log file so far. */
+  sspLog(): string;
   stop(): Promise<void>;
 }
 
@@ -152,7 +156,7 @@ export async function startSsp(o: SspOptions): Promise<SspIdp> {
     "admin.protectindexpage": true,
     "admin.protectmetadata": false,
     "admin.checkforupdates": false,
-    "trusted.url.domains": [`127.0.0.1:${o.port}`],
+    "trusted.url.domains": [`127.0.0.1:${o.port}`, ...(o.trustedDomains ?? [])],
     "enable.saml20-idp": true,
     "enable.shib13-idp": false,
     "enable.adfs-idp": false,
@@ -195,6 +199,8 @@ export async function startSsp(o: SspOptions): Promise<SspIdp> {
     "signature.algorithm": RSA_SHA256,
     "saml20.sign.assertion": true,
     "saml20.sign.response": true,
+    // LogoutRequests and LogoutResponses signed (HTTP-Redirect: SigAlg and Signature in the query).
+    "sign.logout": true,
     "attributes.NameFormat": "urn:oasis:names:tc:SAML:2.0:attrname-format:basic",
     NameIDFormat: EMAIL_ADDRESS,
     // The NameID for SPs asking for emailAddress (Gatehouse's metadata does, like Entra's default).
@@ -221,11 +227,12 @@ export async function startSsp(o: SspOptions): Promise<SspIdp> {
   child.stderr?.on("data", (b: Buffer) => out.push(b.toString()));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
 
-  const logs = () => {
+  const sspLog = () => {
     const file = join(paths.log, "simplesamlphp.log");
-    const sspLog = existsSync(file) ? readFileSync(file, "utf8") : "(no simplesamlphp.log)";
-    return `--- php -S output ---\n${out.join("").slice(-8000)}\n--- simplesamlphp.log ---\n${sspLog.slice(-8000)}`;
+    return existsSync(file) ? readFileSync(file, "utf8") : "";
   };
+  const logs = () =>
+    `--- php -S output ---\n${out.join("").slice(-8000)}\n--- simplesamlphp.log ---\n${sspLog().slice(-8000)}`;
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGTERM");
@@ -259,6 +266,7 @@ export async function startSsp(o: SspOptions): Promise<SspIdp> {
     certificatePem: readFileSync(crt, "utf8"),
     setSpMetadata,
     logs,
+    sspLog,
     stop,
   };
 }
