@@ -23,13 +23,16 @@ import {
 
 export class ConfigError extends Error {
   readonly problems: readonly string[];
-  constructor(problems: readonly string[]) {
+  /** Found along the way; `check-config` prints them with the problems. */
+  readonly warnings: readonly string[];
+  constructor(problems: readonly string[], warnings: readonly string[] = []) {
     const n = problems.length;
     super(
       `The configuration has ${n} problem${n === 1 ? "" : "s"}:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
     );
     this.name = "ConfigError";
     this.problems = Object.freeze([...problems]);
+    this.warnings = Object.freeze([...warnings]);
   }
 }
 
@@ -136,9 +139,11 @@ export function loadConfig(
       );
   }
 
+  const problemsBeforeUrl = problems.length;
   const domain = readDomain(get("DOMAIN"), fail);
   const publicUrl = readPublicUrl(get("PUBLIC_URL"), domain, port, fail);
-  if (production && isLocalUrl(publicUrl)) {
+  // (Not when DOMAIN or PUBLIC_URL was refused: the localhost fallback is then no one's choice.)
+  if (production && isLocalUrl(publicUrl) && problems.length === problemsBeforeUrl) {
     warnings.push(
       `PUBLIC_URL is ${publicUrl} in production mode: IdPs and browsers elsewhere cannot reach it; set DOMAIN or PUBLIC_URL to the external address.`,
     );
@@ -301,7 +306,7 @@ export function loadConfig(
 
   warnings.push(...unknownVariableWarnings(vars));
 
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(problems, warnings);
 
   const config: Config = {
     mode,
@@ -360,7 +365,7 @@ export function redacted(config: Config): Config {
 export function redactUrl(url: string): string {
   const u = parseUrl(url);
   if (u === undefined) return REDACTED;
-  const user = u.username === "" ? "" : decodeURIComponent(u.username);
+  const user = u.username;
   const auth = u.password === "" ? (user === "" ? "" : `${user}@`) : `${user}:${REDACTED}@`;
   const params = [...u.searchParams].map(([k, v]) =>
     /pass|secret|token|key/i.test(k) ? `${k}=${REDACTED}` : `${k}=${v}`,

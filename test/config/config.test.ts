@@ -730,11 +730,16 @@ describe("one error lists every problem", () => {
     ]);
     // Each says what is wrong and how to fix it: two sentences at least.
     for (const p of list) assert.match(p, /^[A-Z_][A-Za-z_ ()]*: .+\. [A-Z].+\.$/s, p);
-    try {
-      load(env);
-    } catch (e) {
-      assert.match((e as Error).message, /^The configuration has 21 problems:\n {2}- PORT: /);
-    }
+    assert.throws(
+      () => load({ ...env, SAML_ENTRY_POINT: "x" }),
+      (e: ConfigError) => {
+        assert.match(e.message, /^The configuration has 21 problems:\n {2}- PORT: /);
+        assert.deepEqual(e.warnings, [
+          "SAML_ENTRY_POINT is not a Gatehouse setting and is ignored. Did you mean SAML_ENTRYPOINT?",
+        ]);
+        return true;
+      },
+    );
   });
 });
 
