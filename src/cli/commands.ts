@@ -24,4 +24,32 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "Decode and pretty-print any SAML message, URL or metadata (no validation)",
     load: () => import("./commands/inspect.ts"),
   },
+  start: {
+    summary: "Run the web server (demo mode with the mock IdP unless configured otherwise)",
+    load: () => import("./commands/start.ts"),
+  },
+  init: {
+    summary: "Single-server setup: create or update the default account's connection from SAML_*",
+    load: () => import("./commands/init.ts"),
+  },
+  "check-config": {
+    summary: "List every configuration problem, and what to paste into Entra",
+    load: () => import("./commands/check-config.ts"),
+  },
+  account: {
+    summary: "Accounts and their General Settings: create, list, show, set, rollback",
+    load: () => import("./commands/account.ts"),
+  },
+  connection: {
+    summary: "IdP connections: import (metadata file/URL or typed), list, show, deactivate",
+    load: () => import("./commands/connection.ts"),
+  },
+  user: {
+    summary: "Users of an account: add, list, set, import --csv",
+    load: () => import("./commands/user.ts"),
+  },
+  audit: {
+    summary: "Audit events (login attempts, admin changes): tail [--follow]",
+    load: () => import("./commands/audit.ts"),
+  },
 };
