@@ -38,6 +38,33 @@ export interface AuditQuery {
   readonly before?: Date;
 }
 
+/** The secondary keys oidc-provider looks records up by. */
+export interface OidcRecordIndex {
+  readonly grantId?: string | undefined;
+  readonly userCode?: string | undefined;
+  readonly uid?: string | undefined;
+}
+
+export interface OidcRecord {
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly expiresAt: Date | null;
+  readonly consumedAt: Date | null;
+}
+
+export interface OidcSigningKey {
+  readonly kid: string;
+  /** The private JWK (RFC 7517), with its kid, alg and use. */
+  readonly jwk: Readonly<Record<string, unknown>>;
+  readonly createdAt: Date;
+}
+
+export interface OidcClientRecord {
+  readonly clientId: string;
+  /** oidc-provider client metadata (RFC 7591 names), client_secret included when it has one. */
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly createdAt: Date;
+}
+
 /** A store error the domain can act on; anything else is a bug or an outage. */
 export class StoreConflictError extends Error {
   override readonly name = "StoreConflictError";
@@ -156,6 +183,40 @@ export interface Store {
     /** Adds one to `key` in the window that contains `now`; returns the new count. */
     hit(key: string, windowSeconds: number, now: Date): Promise<number>;
     reset(key: string): Promise<void>;
+  };
+
+  /**
+   * What the OpenID Provider (oidc-provider) keeps: its records by model name (Session, Grant,
+   * AuthorizationCode, AccessToken, Interaction...), opaque JSON to us; its signing keys; the
+   * registered clients.
+   */
+  oidc: {
+    upsert(
+      model: string,
+      id: string,
+      payload: Readonly<Record<string, unknown>>,
+      expiresAt: Date | null,
+      index: OidcRecordIndex,
+    ): Promise<void>;
+    /** The unexpired record, consumed or not (oidc-provider refuses consumed ones itself). */
+    find(model: string, id: string, now: Date): Promise<OidcRecord | undefined>;
+    findByUid(model: string, uid: string, now: Date): Promise<OidcRecord | undefined>;
+    findByUserCode(model: string, userCode: string, now: Date): Promise<OidcRecord | undefined>;
+    /** Marks the record consumed (codes are single use); the first caller gets true. */
+    consume(model: string, id: string, now: Date): Promise<boolean>;
+    destroy(model: string, id: string): Promise<void>;
+    /** Removes every record issued under this grant, whatever its model. */
+    revokeByGrantId(grantId: string): Promise<void>;
+
+    /** Signing keys (private JWKs), newest first; every stored key is published. */
+    addKey(key: OidcSigningKey): Promise<void>;
+    listKeys(): Promise<OidcSigningKey[]>;
+    removeKey(kid: string): Promise<boolean>;
+
+    createClient(client: OidcClientRecord): Promise<void>;
+    getClient(clientId: string): Promise<OidcClientRecord | undefined>;
+    listClients(): Promise<OidcClientRecord[]>;
+    removeClient(clientId: string): Promise<boolean>;
   };
 
   /** Deletes expired single-use records and old ended sessions. */

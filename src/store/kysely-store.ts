@@ -8,7 +8,7 @@
  * concurrent consumers wins, on one instance or many.
  */
 
-import type { Kysely } from "kysely";
+import type { ExpressionBuilder, Kysely } from "kysely";
 import { newId } from "../domain/ids.ts";
 import { DEFAULT_ACCOUNT_SETTINGS } from "../domain/model.ts";
 import { type Store, StoreConflictError } from "../domain/store.ts";
@@ -22,6 +22,9 @@ import {
   toAuditEvent,
   toBinding,
   toConnection,
+  toOidcClient,
+  toOidcKey,
+  toOidcRecord,
   toPendingRequest,
   toSession,
   toToken,
@@ -58,6 +61,12 @@ export function kyselyStore(db: Kysely<Database>, backend: Backend): Store {
 
   function missing(what: string, id: string): Error {
     return new Error(`no ${what} with id ${id}`);
+  }
+
+  /** Records without an expiry never expire; the others until expires_at (exclusive). */
+  function unexpired(now: Date) {
+    return (eb: ExpressionBuilder<Database, "oidc_records">) =>
+      eb.or([eb("expires_at", "is", null), eb("expires_at", ">", c.date(now))]);
   }
 
   const store: Store = {
@@ -604,12 +613,139 @@ export function kyselyStore(db: Kysely<Database>, backend: Backend): Store {
       },
     },
 
+    oidc: {
+      async upsert(model, id, payload, expiresAt, index) {
+        const values = {
+          payload: writeJson(payload),
+          grant_id: index.grantId ?? null,
+          user_code: index.userCode ?? null,
+          uid: index.uid ?? null,
+          expires_at: expiresAt === null ? null : c.date(expiresAt),
+          consumed_at: null,
+        };
+        await db
+          .insertInto("oidc_records")
+          .values({ model, id, ...values })
+          .onConflict((oc) => oc.columns(["model", "id"]).doUpdateSet(values))
+          .execute();
+      },
+      async find(model, id, now) {
+        const row = await db
+          .selectFrom("oidc_records")
+          .selectAll()
+          .where("model", "=", model)
+          .where("id", "=", id)
+          .where(unexpired(now))
+          .executeTakeFirst();
+        return row && toOidcRecord(row);
+      },
+      async findByUid(model, uid, now) {
+        const row = await db
+          .selectFrom("oidc_records")
+          .selectAll()
+          .where("model", "=", model)
+          .where("uid", "=", uid)
+          .where(unexpired(now))
+          .executeTakeFirst();
+        return row && toOidcRecord(row);
+      },
+      async findByUserCode(model, userCode, now) {
+        const row = await db
+          .selectFrom("oidc_records")
+          .selectAll()
+          .where("model", "=", model)
+          .where("user_code", "=", userCode)
+          .where(unexpired(now))
+          .executeTakeFirst();
+        return row && toOidcRecord(row);
+      },
+      async consume(model, id, now) {
+        // One conditional UPDATE: of concurrent redeemers of a code, one sees a row change.
+        const r = await db
+          .updateTable("oidc_records")
+          .set({ consumed_at: c.date(now) })
+          .where("model", "=", model)
+          .where("id", "=", id)
+          .where("consumed_at", "is", null)
+          .executeTakeFirst();
+        return r.numUpdatedRows > 0n;
+      },
+      async destroy(model, id) {
+        await db
+          .deleteFrom("oidc_records")
+          .where("model", "=", model)
+          .where("id", "=", id)
+          .execute();
+      },
+      async revokeByGrantId(grantId) {
+        await db.deleteFrom("oidc_records").where("grant_id", "=", grantId).execute();
+      },
+      async addKey(key) {
+        await write(() =>
+          db
+            .insertInto("oidc_keys")
+            .values({ kid: key.kid, jwk: writeJson(key.jwk), created_at: c.date(key.createdAt) })
+            .execute(),
+        );
+      },
+      async listKeys() {
+        const rows = await db
+          .selectFrom("oidc_keys")
+          .selectAll()
+          .orderBy("created_at", "desc")
+          .orderBy("kid", "desc")
+          .execute();
+        return rows.map(toOidcKey);
+      },
+      async removeKey(kid) {
+        const r = await db.deleteFrom("oidc_keys").where("kid", "=", kid).executeTakeFirst();
+        return r.numDeletedRows > 0n;
+      },
+      async createClient(client) {
+        await write(() =>
+          db
+            .insertInto("oidc_clients")
+            .values({
+              client_id: client.clientId,
+              metadata: writeJson(client.metadata),
+              created_at: c.date(client.createdAt),
+            })
+            .execute(),
+        );
+      },
+      async getClient(clientId) {
+        const row = await db
+          .selectFrom("oidc_clients")
+          .selectAll()
+          .where("client_id", "=", clientId)
+          .executeTakeFirst();
+        return row && toOidcClient(row);
+      },
+      async listClients() {
+        const rows = await db
+          .selectFrom("oidc_clients")
+          .selectAll()
+          .orderBy("created_at")
+          .orderBy("client_id")
+          .execute();
+        return rows.map(toOidcClient);
+      },
+      async removeClient(clientId) {
+        const r = await db
+          .deleteFrom("oidc_clients")
+          .where("client_id", "=", clientId)
+          .executeTakeFirst();
+        return r.numDeletedRows > 0n;
+      },
+    },
+
     async sweep(now) {
       const t = c.date(now);
       await db.deleteFrom("pending_requests").where("expires_at", "<=", t).execute();
       await db.deleteFrom("tokens").where("expires_at", "<=", t).execute();
       await db.deleteFrom("replay_cache").where("expires_at", "<=", t).execute();
       await db.deleteFrom("counters").where("expires_at", "<=", t).execute();
+      await db.deleteFrom("oidc_records").where("expires_at", "<=", t).execute();
       const cutoff = c.date(new Date(now.getTime() - ENDED_SESSION_RETENTION_MS));
       await db
         .deleteFrom("sessions")

@@ -18,12 +18,16 @@ import {
   type Session,
   type User,
 } from "../domain/model.ts";
+import type { OidcClientRecord, OidcRecord, OidcSigningKey } from "../domain/store.ts";
 import {
   type AccountsTable,
   type AuditEventsTable,
   type BindingsTable,
   type Codec,
   type ConnectionsTable,
+  type OidcClientsTable,
+  type OidcKeysTable,
+  type OidcRecordsTable,
   type PendingRequestsTable,
   readBool,
   readDate,
@@ -271,4 +275,28 @@ export function nameKey(name: string): string {
 
 export function emailKey(email: string): string {
   return email.toLowerCase();
+}
+
+export function toOidcRecord(r: OidcRecordsTable): OidcRecord {
+  return deepFreeze({
+    payload: readJson(r.payload) as Record<string, unknown>,
+    expiresAt: readDateOrNull(r.expires_at),
+    consumedAt: readDateOrNull(r.consumed_at),
+  });
+}
+
+export function toOidcKey(r: OidcKeysTable): OidcSigningKey {
+  return deepFreeze({
+    kid: r.kid,
+    jwk: readJson(r.jwk) as Record<string, unknown>,
+    createdAt: readDate(r.created_at),
+  });
+}
+
+export function toOidcClient(r: OidcClientsTable): OidcClientRecord {
+  return deepFreeze({
+    clientId: r.client_id,
+    metadata: readJson(r.metadata) as Record<string, unknown>,
+    createdAt: readDate(r.created_at),
+  });
 }

@@ -133,6 +133,29 @@ export interface CountersTable {
   count: number;
 }
 
+export interface OidcRecordsTable {
+  model: string;
+  id: string;
+  payload: DbJson;
+  grant_id: string | null;
+  user_code: string | null;
+  uid: string | null;
+  expires_at: DbDate | null;
+  consumed_at: DbDate | null;
+}
+
+export interface OidcKeysTable {
+  kid: string;
+  jwk: DbJson;
+  created_at: DbDate;
+}
+
+export interface OidcClientsTable {
+  client_id: string;
+  metadata: DbJson;
+  created_at: DbDate;
+}
+
 export interface Database {
   accounts: AccountsTable;
   users: UsersTable;
@@ -144,6 +167,9 @@ export interface Database {
   tokens: TokensTable;
   audit_events: AuditEventsTable;
   counters: CountersTable;
+  oidc_records: OidcRecordsTable;
+  oidc_keys: OidcKeysTable;
+  oidc_clients: OidcClientsTable;
 }
 
 /** How one backend writes the column kinds that differ; reading accepts either form. */

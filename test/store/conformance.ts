@@ -881,6 +881,117 @@ export function storeConformance(open: () => Promise<Store>): void {
     });
   });
 
+  describe("oidc", () => {
+    it("upserts, finds by id, uid and user code, and replaces on a second upsert", async () => {
+      const id = unique("code");
+      const uid = unique("uid");
+      await store.oidc.upsert("AuthorizationCode", id, { a: 1, nested: { b: [1, 2] } }, at(HOUR), {
+        grantId: unique("grant"),
+        uid,
+        userCode: "ABCD-EFGH",
+      });
+      const found = await store.oidc.find("AuthorizationCode", id, T0);
+      assert.deepEqual(found, {
+        payload: { a: 1, nested: { b: [1, 2] } },
+        expiresAt: at(HOUR),
+        consumedAt: null,
+      });
+      assert.deepEqual(await store.oidc.findByUid("AuthorizationCode", uid, T0), found);
+      assert.equal(await store.oidc.find("AccessToken", id, T0), undefined, "per model");
+      await store.oidc.upsert("AuthorizationCode", id, { a: 2 }, null, {});
+      assert.deepEqual(await store.oidc.find("AuthorizationCode", id, at(10 * DAY)), {
+        payload: { a: 2 },
+        expiresAt: null,
+        consumedAt: null,
+      });
+      assert.equal(await store.oidc.findByUid("AuthorizationCode", uid, T0), undefined);
+    });
+
+    it("finds by user code within the model", async () => {
+      const id = unique("device");
+      const code = unique("UC");
+      await store.oidc.upsert("DeviceCode", id, { d: true }, at(HOUR), { userCode: code });
+      assert.deepEqual((await store.oidc.findByUserCode("DeviceCode", code, T0))?.payload, {
+        d: true,
+      });
+      assert.equal(await store.oidc.findByUserCode("Session", code, T0), undefined);
+    });
+
+    it("does not return expired records", async () => {
+      const id = unique("tok");
+      const uid = unique("uid");
+      await store.oidc.upsert("Session", id, {}, at(MINUTE), { uid });
+      assert.notEqual(await store.oidc.find("Session", id, at(MINUTE - 1)), undefined);
+      assert.equal(await store.oidc.find("Session", id, at(MINUTE)), undefined);
+      assert.equal(await store.oidc.findByUid("Session", uid, at(MINUTE)), undefined);
+    });
+
+    it("consumes once and keeps the record, marked", async () => {
+      const id = unique("code");
+      await store.oidc.upsert("AuthorizationCode", id, {}, at(HOUR), {});
+      assert.equal(await store.oidc.consume("AuthorizationCode", id, at(SECOND)), true);
+      assert.equal(await store.oidc.consume("AuthorizationCode", id, at(2 * SECOND)), false);
+      assert.deepEqual(
+        (await store.oidc.find("AuthorizationCode", id, at(3 * SECOND)))?.consumedAt,
+        at(SECOND),
+      );
+      assert.equal(await store.oidc.consume("AuthorizationCode", unique("none"), T0), false);
+    });
+
+    it("destroys one record and revokes everything of a grant", async () => {
+      const grantId = unique("grant");
+      const [a, b, other] = [unique("a"), unique("b"), unique("o")];
+      await store.oidc.upsert("AccessToken", a, {}, at(HOUR), { grantId });
+      await store.oidc.upsert("RefreshToken", b, {}, at(HOUR), { grantId });
+      await store.oidc.upsert("AccessToken", other, {}, at(HOUR), { grantId: unique("g2") });
+      await store.oidc.revokeByGrantId(grantId);
+      assert.equal(await store.oidc.find("AccessToken", a, T0), undefined);
+      assert.equal(await store.oidc.find("RefreshToken", b, T0), undefined);
+      assert.notEqual(await store.oidc.find("AccessToken", other, T0), undefined);
+      await store.oidc.destroy("AccessToken", other);
+      assert.equal(await store.oidc.find("AccessToken", other, T0), undefined);
+    });
+
+    it("sweep removes expired records only", async () => {
+      const [gone, kept, forever] = [unique("g"), unique("k"), unique("f")];
+      await store.oidc.upsert("Grant", gone, {}, at(MINUTE), {});
+      await store.oidc.upsert("Grant", kept, {}, at(HOUR), {});
+      await store.oidc.upsert("Grant", forever, {}, null, {});
+      await store.sweep(at(2 * MINUTE));
+      assert.equal(await store.oidc.find("Grant", gone, T0), undefined);
+      assert.notEqual(await store.oidc.find("Grant", kept, T0), undefined);
+      assert.notEqual(await store.oidc.find("Grant", forever, T0), undefined);
+    });
+
+    it("lists signing keys newest first and removes one", async () => {
+      const before = (await store.oidc.listKeys()).map((k) => k.kid);
+      const old = { kid: unique("kid"), jwk: { kty: "RSA", n: "x" }, createdAt: at(-DAY) };
+      const young = { kid: unique("kid"), jwk: { kty: "EC", x: "y" }, createdAt: at(DAY * 400) };
+      await store.oidc.addKey(old);
+      await store.oidc.addKey(young);
+      const keys = await store.oidc.listKeys();
+      assert.deepEqual(keys[0], young);
+      assert.ok(keys.findIndex((k) => k.kid === old.kid) > 0);
+      assert.equal(keys.length, before.length + 2);
+      assert.equal(await store.oidc.removeKey(young.kid), true);
+      assert.equal(await store.oidc.removeKey(young.kid), false);
+      assert.equal((await store.oidc.listKeys()).length, before.length + 1);
+      await store.oidc.removeKey(old.kid);
+    });
+
+    it("creates, reads, lists and removes clients", async () => {
+      const clientId = unique("client");
+      const metadata = { client_id: clientId, redirect_uris: ["https://app.example/cb"] };
+      await store.oidc.createClient({ clientId, metadata, createdAt: T0 });
+      assert.deepEqual(await store.oidc.getClient(clientId), { clientId, metadata, createdAt: T0 });
+      assert.ok((await store.oidc.listClients()).some((c) => c.clientId === clientId));
+      await assert.rejects(store.oidc.createClient({ clientId, metadata, createdAt: T0 }));
+      assert.equal(await store.oidc.removeClient(clientId), true);
+      assert.equal(await store.oidc.getClient(clientId), undefined);
+      assert.equal(await store.oidc.removeClient(clientId), false);
+    });
+  });
+
   describe("single use across instances", () => {
     let second: Store;
     before(async () => {
@@ -934,6 +1045,13 @@ export function storeConformance(open: () => Promise<Store>): void {
       const key = unique("assertion");
       assert.equal(await store.replay.consume(key, at(MINUTE), T0), true);
       const results = await race((s) => s.replay.consume(key, at(HOUR), at(2 * MINUTE)));
+      assert.equal(results.filter((x) => x).length, 1);
+    });
+
+    it("an authorization code is consumed by exactly one of 20 concurrent callers", async () => {
+      const id = unique("code");
+      await second.oidc.upsert("AuthorizationCode", id, {}, at(HOUR), {});
+      const results = await race((s) => s.oidc.consume("AuthorizationCode", id, at(1)));
       assert.equal(results.filter((x) => x).length, 1);
     });
 

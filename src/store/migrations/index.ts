@@ -6,11 +6,13 @@
 
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
 import { initial } from "./0001-initial.ts";
+import { oidc } from "./0002-oidc.ts";
 import type { ColumnTypes } from "./types.ts";
 
 export function migrations(types: ColumnTypes): Record<string, Migration> {
   return {
     "0001-initial": initial(types),
+    "0002-oidc": oidc(types),
   };
 }
 
