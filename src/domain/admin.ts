@@ -293,7 +293,8 @@ export async function createConnection(
   who: Actor,
   now: Date,
 ): Promise<{ connection: Connection; warnings: string[] }> {
-  await requireAccount(store, accountId);
+  // An account may be named by id or name; everything below uses the id.
+  accountId = (await requireAccount(store, accountId)).id;
   const { warnings, ...fields } = connectionFields(input, now);
   const connection = await store.connections.create(
     {
@@ -400,7 +401,7 @@ export async function addUser(
   who: Actor,
   now: Date,
 ): Promise<User> {
-  await requireAccount(store, accountId);
+  accountId = (await requireAccount(store, accountId)).id;
   const username = input.username.trim();
   if (username === "" || username.length > 200)
     throw new AdminError("username", "A username is required (at most 200 characters).");
@@ -527,6 +528,7 @@ export async function importUsersCsv(
   who: Actor,
   now: Date,
 ): Promise<CsvImportResult> {
+  accountId = (await requireAccount(store, accountId)).id;
   const lines = csv
     .replace(/^\uFEFF/, "")
     .split(/\r?\n/)
