@@ -117,7 +117,7 @@ describe("SSO login in Chromium", () => {
     await startSso(p, "carol@demo.test");
     // carol@demo.test is in two accounts: the page asks which one.
     assert.equal(
-      (await p.getByRole("alert").textContent())?.trim(),
+      (await p.getByRole("status").textContent())?.trim(),
       LOGIN_MESSAGES.account_required,
     );
     await screenshot(p, "sso-account-name");

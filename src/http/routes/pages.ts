@@ -102,7 +102,7 @@ export function pageRoutes(app: FastifyInstance, ctx: AppContext): void {
     }
     const found = await discover(store, email, accountName);
     if (found.kind === "need_account")
-      return render({ askAccount: true, error: LOGIN_MESSAGES.account_required });
+      return render({ askAccount: true, info: LOGIN_MESSAGES.account_required });
     if (found.kind === "refused") {
       return ctx.refuse(req, reply, found.message, {
         type: "login.sso.discovery",
