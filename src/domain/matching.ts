@@ -12,6 +12,8 @@ export const CLAIM_NAME = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims
 export const CLAIM_TENANTID = "http://schemas.microsoft.com/identity/claims/tenantid";
 export const CLAIM_OBJECTID = "http://schemas.microsoft.com/identity/claims/objectidentifier";
 const PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
+/** A binding's lastUsedAt is rewritten at most this often (as a session's idle timeout is). */
+const BINDING_TOUCH_INTERVAL_MS = 60_000;
 
 /** The claims the domain reads: a verified response's, or a test login's. */
 export type Claims = Pick<VerifiedResponse, "nameId" | "nameIdFormat" | "attributes" | "email">;
@@ -116,7 +118,9 @@ export async function matchUsers(
         if (user.disabled) return refused("user_disabled", { ...base, userId: user.id });
         if (!enabled(user))
           return refused("role_not_enabled", { ...base, userId: user.id, role: user.role });
-        await store.bindings.touch(binding.id, now);
+        // Last use, to the minute (the admin's view of bindings): not a write on every login.
+        if (now.getTime() - binding.lastUsedAt.getTime() >= BINDING_TOUCH_INTERVAL_MS)
+          await store.bindings.touch(binding.id, now);
         return { kind: "single", user, via: "binding" };
       }
     }

@@ -7,6 +7,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { Worker } from "node:worker_threads";
 import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
 import type { Store } from "../domain/store.ts";
 import { sqliteUniqueViolation } from "./constraints.ts";
@@ -17,6 +18,13 @@ import { type Database, sqliteCodec } from "./schema.ts";
 
 /** How long a writer waits for another process's lock before failing with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
+/** How often the checkpointer thread copies the WAL back into the database. */
+const CHECKPOINT_INTERVAL_MS = 200;
+/**
+ * WAL pages after which a commit checkpoints by itself, inside the request (SQLite's default is
+ * 1000): only a backstop here, should the checkpointer thread fall behind or be gone.
+ */
+const AUTOCHECKPOINT_PAGES = 20_000;
 
 /** `path` is a file (its directory is created if missing) or ":memory:". */
 export async function openSqliteStore(path: string): Promise<Store> {
@@ -32,19 +40,59 @@ export async function openSqliteStore(path: string): Promise<Store> {
     // checkpoints), so a power cut may lose the last commits but never corrupts the file. At
     // several writes per login, an fsync per commit would cap logins at the disk's sync rate.
     database.exec("PRAGMA synchronous = NORMAL");
+    // A checkpoint copies the WAL into the database file and fsyncs it: milliseconds during which
+    // node:sqlite, being synchronous, would hold the event loop and every request in flight. A
+    // thread with its own connection does it instead, beside the writers (WAL allows that).
+    let checkpointer: Worker | undefined;
+    if (path !== ":memory:") {
+      database.exec(`PRAGMA wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+      checkpointer = startCheckpointer(path);
+    }
     const db = new Kysely<Database>({
       dialect: new SqliteDialect({ database: nodeSqliteAdapter(database) }),
     });
     await migrateToLatest(db as Kysely<unknown>, SQLITE_TYPES);
-    return kyselyStore(db, {
+    const store = kyselyStore(db, {
       kind: "sqlite",
       codec: sqliteCodec,
       uniqueViolation: sqliteUniqueViolation,
+    });
+    if (checkpointer === undefined) return store;
+    return Object.freeze({
+      ...store,
+      async close() {
+        await checkpointer.terminate();
+        await store.close();
+      },
     });
   } catch (error) {
     if (database.isOpen) database.close();
     throw error;
   }
+}
+
+/**
+ * A thread that runs PASSIVE checkpoints on its own connection every CHECKPOINT_INTERVAL_MS
+ * (PASSIVE never waits for, nor blocks, readers and writers). It does not keep the process alive.
+ */
+function startCheckpointer(path: string): Worker {
+  const source = `
+    const { DatabaseSync } = require("node:sqlite");
+    const { workerData } = require("node:worker_threads");
+    const db = new DatabaseSync(workerData.path);
+    db.exec("PRAGMA busy_timeout = " + workerData.busyTimeoutMs);
+    setInterval(() => {
+      try { db.exec("PRAGMA wal_checkpoint(PASSIVE)"); } catch {}
+    }, workerData.intervalMs);
+  `;
+  const worker = new Worker(source, {
+    eval: true,
+    workerData: { path, busyTimeoutMs: BUSY_TIMEOUT_MS, intervalMs: CHECKPOINT_INTERVAL_MS },
+  });
+  // A failed checkpointer leaves the backstop (wal_autocheckpoint) in charge; nothing to crash.
+  worker.on("error", () => {});
+  worker.unref();
+  return worker;
 }
 
 /**
