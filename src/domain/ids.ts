@@ -5,7 +5,7 @@
 
 import { randomBytes } from "node:crypto";
 
-export type IdPrefix = "acc" | "usr" | "con" | "bnd" | "evt";
+export type IdPrefix = "acc" | "usr" | "con" | "bnd" | "evt" | "app";
 
 /** Crockford's alphabet: no i, l, o or u, so IDs survive being read aloud or retyped. */
 const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";

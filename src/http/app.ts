@@ -13,6 +13,7 @@ import Fastify, {
 import { newReference } from "../domain/secrets.ts";
 import { AppContext } from "./context.ts";
 import type { AppDeps } from "./deps.ts";
+import { oidcRoutes } from "./oidc/routes.ts";
 import { adminApiRoutes } from "./routes/admin-api.ts";
 import { adminPageRoutes } from "./routes/admin-pages.ts";
 import { pageRoutes } from "./routes/pages.ts";
@@ -107,6 +108,7 @@ export async function buildApp(
   sloRoutes(app, ctx);
   adminApiRoutes(app, ctx);
   adminPageRoutes(app, ctx);
+  oidcRoutes(app, ctx);
   for (const plugin of extraRoutes) await plugin(app, ctx);
   return app;
 }

@@ -8,7 +8,9 @@ import { audit } from "../domain/audit.ts";
 import { LOGIN_MESSAGES, type LoginMessageKey } from "../domain/messages.ts";
 import type { Account, Connection, Session, User } from "../domain/model.ts";
 import { constantTimeEqual, newReference, newSecret } from "../domain/secrets.ts";
+import { observeSessionEnds, SessionEndListeners } from "../domain/session-events.ts";
 import { resumeSession } from "../domain/sessions.ts";
+import type { Store } from "../domain/store.ts";
 import { readCertificate, type TrustedCertificate } from "../saml/certs.ts";
 import { CSRF_COOKIE, cookieOptions, SESSION_COOKIE } from "./cookies.ts";
 import type { AppDeps } from "./deps.ts";
@@ -28,15 +30,21 @@ export interface ConnectionRuntime {
 export class AppContext {
   readonly deps: AppDeps;
   readonly views: Views;
+  /** Told whenever sessions end through ctx.store, however they end (the OIDC apps listen). */
+  readonly sessionEnds = new SessionEndListeners();
+  private readonly observedStore: Store;
   private readonly runtimes = new Map<string, { updatedAt: number; runtime: ConnectionRuntime }>();
 
   constructor(deps: AppDeps, views: Views) {
     this.deps = deps;
     this.views = views;
+    this.observedStore = observeSessionEnds(deps.store, this.sessionEnds, (e) =>
+      console.error("gatehouse: a session-end listener failed:", e),
+    );
   }
 
-  get store() {
-    return this.deps.store;
+  get store(): Store {
+    return this.observedStore;
   }
 
   url(path: string): string {

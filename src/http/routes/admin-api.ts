@@ -26,6 +26,7 @@ import type { AccountSettings, Role } from "../../domain/model.ts";
 import { rollbackSso } from "../../domain/rollback.ts";
 import { constantTimeEqual } from "../../domain/secrets.ts";
 import type { AppContext } from "../context.ts";
+import { oidcAdminRoutes } from "../oidc/admin-clients.ts";
 import {
   type ConnectionBody,
   certificateViews,
@@ -184,6 +185,8 @@ async function adminApi(scope: FastifyInstance, ctx: AppContext): Promise<void> 
   );
 
   // ------------------------------------------------------------------------------- accounts
+
+  oidcAdminRoutes(scope, ctx);
 
   scope.get("/accounts", async () => ({ accounts: await store.accounts.list() }));
 

@@ -1,0 +1,252 @@
+/**
+ * The rules of Gatehouse as an OpenID Provider for the SaaS team's own apps (issue 4): which
+ * clients may be registered, their one-time secrets, the signing keys and their rotation, the
+ * claims an app receives, and the `sid` an app sees for a Gatehouse session.
+ * The protocol itself is oidc-provider's (src/http/oidc/); this decides what it is fed.
+ */
+
+import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
+import { type Actor, AdminError } from "./admin.ts";
+import { audit } from "./audit.ts";
+import { newId } from "./ids.ts";
+import type { Account, Session, User } from "./model.ts";
+import { newSecret } from "./secrets.ts";
+import type { OidcClientRecord, OidcSigningKey, Store } from "./store.ts";
+
+/** What an admin registers. */
+export interface ClientInput {
+  readonly name: string;
+  /** Exact redirect URIs (OpenID Connect Core 3.1.2.1: compared by simple string comparison). */
+  readonly redirectUris: readonly string[];
+  readonly postLogoutRedirectUris?: readonly string[];
+  /** OpenID Connect Back-Channel Logout 1.0, section 2.2. */
+  readonly backchannelLogoutUri?: string | null;
+  /**
+   * "confidential" (client_secret_basic, a server-side app) or "public" (none: a browser or
+   * native app, which PKCE alone protects).
+   */
+  readonly type?: "confidential" | "public";
+}
+
+export interface ClientView {
+  readonly clientId: string;
+  readonly name: string;
+  readonly type: "confidential" | "public";
+  readonly redirectUris: readonly string[];
+  readonly postLogoutRedirectUris: readonly string[];
+  readonly backchannelLogoutUri: string | null;
+  readonly createdAt: Date;
+}
+
+const MAX_URIS = 20;
+
+/**
+ * An absolute URI an app may be sent to: https, or http only to this machine (development);
+ * no fragment (RFC 6749 3.1.2), no credentials. Compared exactly later, so stored as typed.
+ */
+function appUri(field: string, value: unknown): string {
+  if (typeof value !== "string" || value.length > 2000 || !URL.canParse(value))
+    throw new AdminError(field, `${field}: "${String(value)}" is not an absolute URL.`);
+  const u = new URL(value);
+  const local = ["localhost", "127.0.0.1", "[::1]"].includes(u.hostname);
+  if (u.protocol !== "https:" && !(u.protocol === "http:" && local))
+    throw new AdminError(
+      field,
+      `${field}: ${value} must use https (http is accepted for localhost and 127.0.0.1 only).`,
+    );
+  if (u.hash !== "" || value.includes("#"))
+    throw new AdminError(field, `${field}: ${value} must not contain a fragment (#).`);
+  if (u.username !== "" || u.password !== "")
+    throw new AdminError(field, `${field}: ${value} must not contain a user name or password.`);
+  return value;
+}
+
+function uris(field: string, values: readonly unknown[] | undefined, required: boolean): string[] {
+  if (values !== undefined && !Array.isArray(values))
+    throw new AdminError(field, `${field}: a list of URLs.`);
+  const list = values ?? [];
+  if (required && list.length === 0)
+    throw new AdminError(field, `${field}: at least one URL is required.`);
+  if (list.length > MAX_URIS) throw new AdminError(field, `${field}: at most ${MAX_URIS} URLs.`);
+  return [...new Set(list.map((v) => appUri(field, v)))];
+}
+
+export function clientView(record: OidcClientRecord): ClientView {
+  const m = record.metadata;
+  return {
+    clientId: record.clientId,
+    name: String(m.client_name ?? ""),
+    type: m.token_endpoint_auth_method === "none" ? "public" : "confidential",
+    redirectUris: (m.redirect_uris as string[] | undefined) ?? [],
+    postLogoutRedirectUris: (m.post_logout_redirect_uris as string[] | undefined) ?? [],
+    backchannelLogoutUri: (m.backchannel_logout_uri as string | undefined) ?? null,
+    createdAt: record.createdAt,
+  };
+}
+
+/**
+ * Registers a client. The secret is returned once, here, and never again by any API.
+ *
+ * It is stored as issued, not hashed: oidc-provider compares client_secret_basic secrets itself
+ * (constant time) and needs the value. Whoever can read the database already holds the ID token
+ * signing keys, so a hash would not protect what the secret protects; apps that cannot keep a
+ * secret register as "public" (no secret, PKCE only).
+ */
+export async function addClient(
+  store: Store,
+  input: ClientInput,
+  who: Actor,
+  now: Date,
+): Promise<{ client: ClientView; clientSecret: string | null }> {
+  const name = typeof input.name === "string" ? input.name.trim() : "";
+  if (name === "" || name.length > 200)
+    throw new AdminError("name", "name: a display name of 1 to 200 characters is required.");
+  const type = input.type ?? "confidential";
+  if (type !== "confidential" && type !== "public")
+    throw new AdminError("type", 'type: "confidential" or "public".');
+  const redirectUris = uris("redirectUris", input.redirectUris, true);
+  const postLogout = uris("postLogoutRedirectUris", input.postLogoutRedirectUris, false);
+  const backchannel =
+    input.backchannelLogoutUri == null
+      ? null
+      : appUri("backchannelLogoutUri", input.backchannelLogoutUri);
+  const clientId = newId("app");
+  const clientSecret = type === "confidential" ? newSecret() : null;
+  const metadata: Record<string, unknown> = {
+    client_id: clientId,
+    client_name: name,
+    redirect_uris: redirectUris,
+    post_logout_redirect_uris: postLogout,
+    grant_types: ["authorization_code"],
+    response_types: ["code"],
+    token_endpoint_auth_method: type === "public" ? "none" : "client_secret_basic",
+    ...(clientSecret === null ? {} : { client_secret: clientSecret }),
+    ...(backchannel === null
+      ? {}
+      : { backchannel_logout_uri: backchannel, backchannel_logout_session_required: true }),
+  };
+  const record = { clientId, metadata, createdAt: now };
+  await store.oidc.createClient(record);
+  await audit(
+    store,
+    {
+      type: "admin.oidc_client.create",
+      outcome: "success",
+      actor: who.actor,
+      ip: who.ip ?? null,
+      detail: { clientId, name, type, redirectUris, backchannelLogoutUri: backchannel },
+    },
+    now,
+  );
+  return { client: clientView(record), clientSecret };
+}
+
+export async function removeClient(
+  store: Store,
+  clientId: string,
+  who: Actor,
+  now: Date,
+): Promise<void> {
+  if (!(await store.oidc.removeClient(clientId)))
+    throw new AdminError("clientId", "No such client.", 404);
+  await audit(
+    store,
+    {
+      type: "admin.oidc_client.remove",
+      outcome: "success",
+      actor: who.actor,
+      ip: who.ip ?? null,
+      detail: { clientId },
+    },
+    now,
+  );
+}
+
+// ------------------------------------------------------------------------------ signing keys
+
+/** RS256: what every OpenID Connect relying party must accept (Core 15.1). */
+function newSigningKey(now: Date): OidcSigningKey {
+  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const kid = randomBytes(12).toString("base64url");
+  const jwk = { ...privateKey.export({ format: "jwk" }), kid, alg: "RS256", use: "sig" };
+  return { kid, jwk, createdAt: now };
+}
+
+/** The stored keys, newest (the signing one) first; a first key is made when there is none. */
+export async function signingKeys(store: Store, now: Date): Promise<OidcSigningKey[]> {
+  const keys = await store.oidc.listKeys();
+  if (keys.length > 0) return keys;
+  await store.oidc.addKey(newSigningKey(now));
+  return store.oidc.listKeys();
+}
+
+/**
+ * Key rotation: a new key becomes the signing key; the previous ones stay published in the JWKS
+ * until everything they signed has expired (`retainMs` after they stopped signing), then go.
+ */
+export async function rotateSigningKeys(
+  store: Store,
+  retainMs: number,
+  who: Actor,
+  now: Date,
+): Promise<{ active: string; retired: string[] }> {
+  const fresh = newSigningKey(now);
+  await store.oidc.addKey(fresh);
+  const keys = await store.oidc.listKeys();
+  const retired: string[] = [];
+  // keys[i] stopped signing when keys[i - 1] (the next newer one) was created.
+  for (let i = 1; i < keys.length; i++) {
+    const supersededAt = keys[i - 1]!.createdAt.getTime();
+    if (keys[i]!.kid !== fresh.kid && now.getTime() - supersededAt >= retainMs) {
+      await store.oidc.removeKey(keys[i]!.kid);
+      retired.push(keys[i]!.kid);
+    }
+  }
+  await audit(
+    store,
+    {
+      type: "admin.oidc_keys.rotate",
+      outcome: "success",
+      actor: who.actor,
+      ip: who.ip ?? null,
+      detail: { active: fresh.kid, retired },
+    },
+    now,
+  );
+  return { active: fresh.kid, retired };
+}
+
+// ------------------------------------------------------------------------------------ claims
+
+/**
+ * The `sid` apps see for a Gatehouse session (Back-Channel Logout 1.0, section 2.1): derived from
+ * the session's stored ID, so it names the session without being a key to anything.
+ */
+export function publicSid(session: Pick<Session, "id">): string {
+  return createHash("sha256").update(`gatehouse-sid\0${session.id}`).digest("base64url");
+}
+
+/** Authentication Method References (RFC 8176): how the Gatehouse session was proven. */
+export function amrOf(session: Pick<Session, "method" | "mfa">): string[] {
+  const amr = [session.method === "saml" ? "saml" : "pwd"];
+  if (session.mfa) amr.push("mfa");
+  return amr;
+}
+
+/** Which claims each scope releases; `account` and `role` are Gatehouse's own. */
+export const SCOPE_CLAIMS: Readonly<Record<string, readonly string[]>> = {
+  openid: ["sub"],
+  email: ["email"],
+  profile: ["name", "account", "role"],
+};
+
+/** The claims of a user: `sub` is the user ID, stable across email and username changes. */
+export function userClaims(user: User, account: Account): Record<string, unknown> {
+  return {
+    sub: user.id,
+    email: user.email,
+    name: user.username,
+    account: { id: account.id, name: account.name },
+    role: user.role,
+  };
+}

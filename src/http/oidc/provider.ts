@@ -1,0 +1,213 @@
+/**
+ * oidc-provider configured for Gatehouse: records, keys and clients in our store (SQLite or
+ * PostgreSQL), authorization code flow with PKCE (S256) required of every client, the login
+ * interaction handed to Gatehouse's own login page, implicit consent (the apps are the SaaS
+ * team's own, first-party), and every OIDC session tied to a live Gatehouse session.
+ */
+
+import Provider, { interactionPolicy } from "oidc-provider";
+import { publicSid, SCOPE_CLAIMS, signingKeys, userClaims } from "../../domain/oidc.ts";
+import { resumeSession } from "../../domain/sessions.ts";
+import type { Store } from "../../domain/store.ts";
+import type { AppContext } from "../context.ts";
+import { SESSION_COOKIE } from "../cookies.ts";
+
+export const OIDC_PATH = "/oidc";
+// biome-ignore lint/suspicious/noExplicitAny: oidc-provider is untyped
+export type OidcProvider = any;
+// biome-ignore lint/suspicious/noExplicitAny: oidc-provider's Koa context
+type KoaCtx = any;
+
+/** Links between a Gatehouse session and the OIDC sessions (browsers) it signed in. */
+export const LINK_BY_GATEHOUSE = "GatehouseSession";
+export const LINK_BY_OIDC = "GatehouseOidcSession";
+const COOKIE_KEYS = "GatehouseCookieKeys";
+
+function adapterFor(ctx: AppContext) {
+  const store: Store = ctx.store;
+  const now = () => ctx.deps.now();
+  const epoch = (d: Date | null) => (d === null ? undefined : Math.floor(d.getTime() / 1000));
+  return class Adapter {
+    readonly model: string;
+    constructor(model: string) {
+      this.model = model;
+    }
+    async upsert(id: string, payload: Record<string, unknown>, expiresIn?: number) {
+      const expiresAt =
+        typeof expiresIn === "number" ? new Date(now().getTime() + expiresIn * 1000) : null;
+      await store.oidc.upsert(this.model, id, payload, expiresAt, {
+        grantId: payload.grantId as string | undefined,
+        userCode: payload.userCode as string | undefined,
+        uid: payload.uid as string | undefined,
+      });
+    }
+    async find(id: string) {
+      if (this.model === "Client") return (await store.oidc.getClient(id))?.metadata;
+      return this.shaped(await store.oidc.find(this.model, id, now()));
+    }
+    async findByUid(uid: string) {
+      return this.shaped(await store.oidc.findByUid(this.model, uid, now()));
+    }
+    async findByUserCode(userCode: string) {
+      return this.shaped(await store.oidc.findByUserCode(this.model, userCode, now()));
+    }
+    async consume(id: string) {
+      await store.oidc.consume(this.model, id, now());
+    }
+    async destroy(id: string) {
+      await store.oidc.destroy(this.model, id);
+    }
+    async revokeByGrantId(grantId: string) {
+      await store.oidc.revokeByGrantId(grantId);
+    }
+    private shaped(
+      r: { payload: Record<string, unknown>; consumedAt: Date | null } | undefined,
+    ): Record<string, unknown> | undefined {
+      if (r === undefined) return undefined;
+      return r.consumedAt === null
+        ? { ...r.payload }
+        : { ...r.payload, consumed: epoch(r.consumedAt) };
+    }
+  };
+}
+
+/** The cookie signing keys, made once and shared by every instance through the store. */
+async function cookieKeys(store: Store, now: Date): Promise<string[]> {
+  const found = await store.oidc.find(COOKIE_KEYS, "current", now);
+  const keys = found?.payload.keys;
+  if (Array.isArray(keys) && keys.length > 0) return keys as string[];
+  const { randomBytes } = await import("node:crypto");
+  const fresh = [randomBytes(32).toString("base64url")];
+  await store.oidc.upsert(COOKIE_KEYS, "current", { keys: fresh }, null, {});
+  return fresh;
+}
+
+/** The live Gatehouse session of the browser behind an oidc-provider request, if any. */
+export async function gatehouseSessionOf(ctx: AppContext, koa: KoaCtx) {
+  const token = koa.cookies.get(SESSION_COOKIE, { signed: false });
+  if (typeof token !== "string") return undefined;
+  return resumeSession(ctx.store, token, ctx.deps.sessions, ctx.deps.now());
+}
+
+async function linkedGatehouseSession(ctx: AppContext, oidcUid: string) {
+  const r = await ctx.store.oidc.find(LINK_BY_OIDC, oidcUid, ctx.deps.now());
+  return r?.payload.gatehouseSessionId as string | undefined;
+}
+
+/** Remembers that this Gatehouse session signed in this OIDC session (both directions). */
+async function link(ctx: AppContext, gatehouseSessionId: string, oidcUid: string, exp: Date) {
+  const store = ctx.store;
+  const now = ctx.deps.now();
+  const existing = await store.oidc.find(LINK_BY_GATEHOUSE, gatehouseSessionId, now);
+  const uids = new Set((existing?.payload.uids as string[] | undefined) ?? []);
+  uids.add(oidcUid);
+  await store.oidc.upsert(LINK_BY_GATEHOUSE, gatehouseSessionId, { uids: [...uids] }, exp, {});
+  await store.oidc.upsert(LINK_BY_OIDC, oidcUid, { gatehouseSessionId }, exp, {});
+}
+
+export async function createProvider(ctx: AppContext): Promise<OidcProvider> {
+  const { store } = ctx;
+  const now = ctx.deps.now();
+  const keys = await signingKeys(store, now);
+  const issuer = `${ctx.deps.publicUrl}${OIDC_PATH}`;
+
+  const { base, Check } = interactionPolicy;
+  const policy = base();
+  // Every authorization needs the browser's live Gatehouse session, the one this OIDC session
+  // came from: a Gatehouse logout or expiry is a logout from the apps too.
+  policy.get("login").checks.add(
+    new Check(
+      "gatehouse_session",
+      "no live Gatehouse session for this sign-in",
+      async (k: KoaCtx) => {
+        const session = await gatehouseSessionOf(ctx, k);
+        const oidc = k.oidc.session;
+        if (session === undefined || oidc.accountId !== session.userId) return Check.REQUEST_PROMPT;
+        const linked = await linkedGatehouseSession(ctx, oidc.uid);
+        return linked === session.id ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+      },
+    ),
+  );
+
+  const configuration = {
+    adapter: adapterFor(ctx),
+    jwks: { keys: keys.map((k) => ({ ...k.jwk })) },
+    cookies: { keys: await cookieKeys(store, now) },
+    clients: [],
+    // oidc-provider refuses private and loopback addresses for its outgoing calls (SSRF from
+    // dynamically registered clients). Ours are registered by an admin and are usually on the
+    // team's own network, so back-channel logout goes wherever the admin registered.
+    fetch: (url: string, options: RequestInit & { dispatcher?: unknown }) => {
+      const { dispatcher: _ignored, ...rest } = options;
+      return fetch(url, rest);
+    },
+    responseTypes: ["code"],
+    pkce: { required: () => true },
+    scopes: ["openid", "email", "profile"],
+    // amr and sid are protocol claims: listed so they are supported (and released) at all.
+    claims: { ...SCOPE_CLAIMS, amr: null, sid: null },
+    // Scope claims in the ID token too, not only at userinfo: apps read who signed in from it.
+    conformIdTokenClaims: false,
+    features: {
+      devInteractions: { enabled: false },
+      backchannelLogout: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
+      revocation: { enabled: true },
+    },
+    ttl: {
+      AccessToken: 3600,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      Interaction: 600,
+      Grant: 14 * 24 * 3600,
+      Session: ctx.deps.sessions.absoluteHours * 3600,
+    },
+    interactions: {
+      policy,
+      url: (_k: KoaCtx, interaction: { uid: string }) =>
+        `${OIDC_PATH}/interaction/${interaction.uid}`,
+    },
+    async findAccount(_k: KoaCtx, id: string) {
+      const user = await store.users.get(id);
+      if (user === undefined || user.disabled) return undefined;
+      const account = await store.accounts.get(user.accountId);
+      if (account === undefined) return undefined;
+      return { accountId: id, claims: async () => userClaims(user, account) };
+    },
+    // Implicit consent: the clients are the SaaS team's own apps (first party), registered by
+    // an admin; the person has already chosen to sign in to them.
+    async loadExistingGrant(k: KoaCtx) {
+      const clientId = k.oidc.client.clientId;
+      const oidcSession = k.oidc.session;
+      const fresh = k.oidc.result?.gatehouse?.sessionId as string | undefined;
+      const gatehouseSessionId = fresh ?? (await linkedGatehouseSession(ctx, oidcSession.uid));
+      if (fresh !== undefined) {
+        const live = await store.sessions.getLive(fresh, ctx.deps.now());
+        if (live !== undefined) await link(ctx, fresh, oidcSession.uid, live.absoluteExpiresAt);
+      }
+      if (gatehouseSessionId !== undefined)
+        oidcSession.sidFor(clientId, publicSid({ id: gatehouseSessionId }));
+      const grantId = oidcSession.grantIdFor(clientId);
+      const existing = grantId ? await k.oidc.provider.Grant.find(grantId) : undefined;
+      if (existing) return existing;
+      const grant = new k.oidc.provider.Grant({ clientId, accountId: oidcSession.accountId });
+      grant.addOIDCScope("openid email profile");
+      await grant.save();
+      return grant;
+    },
+    async renderError(k: KoaCtx, out: { error: string; error_description?: string }) {
+      k.type = "html";
+      k.body = ctx.views.page(
+        "message",
+        {
+          heading: "Sign-in to the app failed",
+          message: `${out.error}: ${out.error_description ?? ""}`,
+        },
+        { title: "Sign-in failed" },
+      );
+    },
+  };
+  const provider = new Provider(issuer, configuration);
+  provider.proxy = ctx.deps.trustProxy !== undefined && ctx.deps.trustProxy !== false;
+  return provider;
+}
