@@ -192,6 +192,7 @@ export async function createProvider(ctx: AppContext): Promise<OidcProvider> {
       if (existing) return existing;
       const grant = new k.oidc.provider.Grant({ clientId, accountId: oidcSession.accountId });
       grant.addOIDCScope("openid email profile");
+      grant.addOIDCClaims(["amr"]);
       await grant.save();
       return grant;
     },
