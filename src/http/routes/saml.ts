@@ -269,7 +269,11 @@ async function acsHandler(
       clockSkewSeconds: ctx.deps.clockSkewSeconds,
       algorithms: { allowSha1: connection.allowSha1 },
       spDecryptionKeys: ctx.deps.spKey === undefined ? [] : [ctx.deps.spKey.privateKey],
-      replayCache: { consume: (key, expiresAt) => store.replay.consume(key, expiresAt, now) },
+      // The core's key joins Issuer and Assertion ID with U+0000 (never in XML text, so never
+      // ambiguous); PostgreSQL's text cannot hold U+0000, so the store gets its SHA-256.
+      replayCache: {
+        consume: (key, expiresAt) => store.replay.consume(`acs:${hashSecret(key)}`, expiresAt, now),
+      },
       maxBytes: MAX_RESPONSE_BYTES,
       requireSignedAssertion: connection.requireSignedAssertion,
       requireSignedResponse: connection.requireSignedResponse,
