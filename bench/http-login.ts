@@ -18,9 +18,9 @@
  * The server runs in its own process (bench/http-server.ts), with 1 or 2 cluster workers sharing
  * the port; autocannon runs here. Environment:
  *   BENCH_DURATION (10)   timed seconds per run, after BENCH_WARMUP (3) seconds of the same load
- *   BENCH_CONNECTIONS (16) concurrent connections
+ *   BENCH_CONNECTIONS (8) concurrent connections
  *   BENCH_USERS (100)     distinct users the responses cycle through
- *   BENCH_MAX_RATE (3500) the pool holds (warm-up + duration) x this many responses; a run that
+ *   BENCH_MAX_RATE (2500) the pool holds (warm-up + duration) x this many responses; a run that
  *                         exhausts it stops early and says so
  *   BENCH_ONLY            comma-separated case ids (acs-sqlite-1, login-postgres-2, node-saml-2...)
  *   BENCH_PROFILE         a directory: the server runs under --cpu-prof, profiles written there
@@ -561,9 +561,9 @@ async function main(): Promise<void> {
   const json = process.argv.includes("--json");
   const duration = envNumber("BENCH_DURATION", 10);
   const warmup = envNumber("BENCH_WARMUP", 3);
-  const connections = Math.round(envNumber("BENCH_CONNECTIONS", 16));
+  const connections = Math.round(envNumber("BENCH_CONNECTIONS", 8));
   const users = Math.round(envNumber("BENCH_USERS", 100));
-  const maxRate = envNumber("BENCH_MAX_RATE", 3500);
+  const maxRate = envNumber("BENCH_MAX_RATE", 2500);
   const profileDir = process.env.BENCH_PROFILE || undefined;
   const only = (process.env.BENCH_ONLY ?? "").split(",").filter((s) => s !== "");
   const cases = ALL_CASES.filter((c) => only.length === 0 || only.includes(c.id));
