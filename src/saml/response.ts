@@ -197,19 +197,13 @@ function checkResponse(response: XmlElement, o: ResponseValidationOptions): Veri
   // Exactly one Assertion, plain or encrypted, as a direct child; none anywhere else.
   const plain = children(response, SAML_ASSERTION_NS, "Assertion");
   const encrypted = children(response, SAML_ASSERTION_NS, "EncryptedAssertion");
-  let total = 0;
-  for (const el of descendants(response)) {
-    if (
-      el.ns === SAML_ASSERTION_NS &&
-      (el.local === "Assertion" || el.local === "EncryptedAssertion")
-    )
-      total++;
-  }
+  const ids: IdSurvey = { seen: new Set(), duplicate: undefined };
+  const total = survey(response, ids);
   if (total === 0) throw new SamlError("assertion_missing");
   if (total > 1 || plain.length + encrypted.length !== 1) {
     throw new SamlError("assertion_multiple", { expected: "1", received: String(total) });
   }
-  checkUniqueIds(response);
+  if (ids.duplicate !== undefined) throw new SamlError("duplicate_id", { received: ids.duplicate });
 
   // The Response signature, if any, is verified before anything inside it is used.
   const responseSigs = signatureChildren(response);
@@ -248,21 +242,15 @@ function checkResponse(response: XmlElement, o: ResponseValidationOptions): Veri
     }
     assertion = decryptAssertion(encrypted[0]!, o.spDecryptionKeys ?? []);
     try {
-      let inner = 0;
-      for (const el of descendants(assertion)) {
-        if (
-          el.ns === SAML_ASSERTION_NS &&
-          (el.local === "Assertion" || el.local === "EncryptedAssertion")
-        )
-          inner++;
-      }
+      const inner = survey(assertion, ids);
       if (inner !== 1) {
         throw new SamlError("assertion_multiple", {
           field: "EncryptedAssertion",
           received: String(inner),
         });
       }
-      checkUniqueIds(assertion, collectIds(response));
+      if (ids.duplicate !== undefined)
+        throw new SamlError("duplicate_id", { received: ids.duplicate });
       const by = verifyAssertionSignature(assertion, o);
       assertionSigned = by !== undefined;
       verifiedBy = by ?? verifiedBy;
@@ -616,6 +604,9 @@ function readAttributes(a: XmlElement): Record<string, string[]> {
  * a reader disagree about "the text" of a node.
  */
 function signedText(el: XmlElement, field: string, identifier: boolean): string {
+  const kids = el.children;
+  // The common shape, one text node (the parser merges adjacent text), needs no loop.
+  if (!identifier && kids.length === 1 && kids[0]!.type === "text") return kids[0]!.value;
   let text = "";
   for (const c of el.children) {
     if (c.type === "comment")
@@ -695,19 +686,33 @@ function requireVersion(el: XmlElement, field: string): void {
     });
 }
 
-function collectIds(root: XmlElement, into = new Set<string>()): Set<string> {
-  for (const el of descendants(root)) {
-    for (const a of el.attributes) {
-      if (a.ns === "" && (a.local === "ID" || a.local === "Id" || a.local === "AssertionID")) {
-        if (into.has(a.value)) throw new SamlError("duplicate_id", { received: a.value });
-        into.add(a.value);
-      }
-    }
-  }
-  return into;
+/** IDs seen in a message, and the first one seen twice. */
+interface IdSurvey {
+  readonly seen: Set<string>;
+  duplicate: string | undefined;
 }
 
-/** No two elements share an ID (XML-DSig references are by ID; duplicates serve wrapping attacks). */
-function checkUniqueIds(root: XmlElement, seen?: Set<string>): void {
-  collectIds(root, seen);
+/**
+ * One walk over a subtree: counts Assertions (plain or encrypted) and records every ID, noting
+ * the first duplicate (XML-DSig references are by ID; duplicates serve wrapping attacks).
+ */
+function survey(el: XmlElement, ids: IdSurvey): number {
+  let assertions =
+    el.ns === SAML_ASSERTION_NS && (el.local === "Assertion" || el.local === "EncryptedAssertion")
+      ? 1
+      : 0;
+  const attrs = el.attributes;
+  for (let i = 0; i < attrs.length; i++) {
+    const a = attrs[i]!;
+    if (a.ns === "" && (a.local === "ID" || a.local === "Id" || a.local === "AssertionID")) {
+      if (ids.seen.has(a.value)) ids.duplicate ??= a.value;
+      else ids.seen.add(a.value);
+    }
+  }
+  const kids = el.children;
+  for (let i = 0; i < kids.length; i++) {
+    const c = kids[i]!;
+    if (c.type === "element") assertions += survey(c, ids);
+  }
+  return assertions;
 }

@@ -46,28 +46,33 @@ const EMPTY_RENDERED: Rendered = new Map();
 
 /** The namespace declarations an element adds to the output, and what is in scope below it. */
 interface Pending {
-  decls: XmlNamespaceDecl[] | undefined;
-  rendered: Rendered;
-  /** Whether `rendered` is already this element's own copy. */
-  copied: boolean;
+  readonly decls: XmlNamespaceDecl[];
+  /** This element's own copy of the rendered map. */
+  readonly rendered: Map<string, string>;
 }
 
 function renderElement(el: XmlElement, ctx: Ctx, rendered: Rendered): string {
   // Visibly utilized prefixes (exc-c14n section 3): the element's own, and those of its
-  // prefixed attributes; plus the InclusiveNamespaces prefixes, treated as in inclusive C14N.
-  const pending: Pending = { decls: undefined, rendered, copied: false };
-  consider(el, pending, el.prefix, true);
+  // prefixed attributes, with the URIs the parser resolved for them; plus the
+  // InclusiveNamespaces prefixes, treated as in inclusive C14N. Most elements add nothing, and
+  // then nothing is allocated.
+  let pending: Pending | undefined;
+  if (el.prefix !== "xml") pending = consider(pending, rendered, el.prefix, el.ns);
   const attrs = el.attributes;
   for (let i = 0; i < attrs.length; i++) {
-    const p = attrs[i]!.prefix;
-    if (p !== "") consider(el, pending, p, true);
+    const a = attrs[i]!;
+    if (a.prefix !== "" && a.prefix !== "xml")
+      pending = consider(pending, rendered, a.prefix, a.ns);
   }
-  for (const p of ctx.inclusive) consider(el, pending, p, false);
+  for (const p of ctx.inclusive) {
+    if (p === "xml") continue;
+    const uri = lookupNamespace(el, p);
+    if (uri !== undefined) pending = consider(pending, rendered, p, uri);
+  }
 
   let out = `<${el.qname}`;
-  const decls = pending.decls;
-  if (decls !== undefined) {
-    const ds = decls;
+  if (pending !== undefined) {
+    const ds = pending.decls;
     if (ds.length > 1) ds.sort((a, b) => compare(a.prefix, b.prefix));
     for (const d of ds) {
       out +=
@@ -81,7 +86,7 @@ function renderElement(el: XmlElement, ctx: Ctx, rendered: Rendered): string {
     for (const a of sorted) out += ` ${a.qname}="${escapeAttr(a.value)}"`;
   }
   out += ">";
-  const inner = pending.rendered;
+  const inner = pending === undefined ? rendered : pending.rendered;
   for (const c of el.children) {
     if (c.type === "text") out += escapeText(c.value);
     else if (c.type === "element") {
@@ -91,25 +96,23 @@ function renderElement(el: XmlElement, ctx: Ctx, rendered: Rendered): string {
   return `${out}</${el.qname}>`;
 }
 
-/** Adds `prefix`'s declaration to `p` when `el` visibly utilizes it and no output ancestor has it. */
-function consider(el: XmlElement, p: Pending, prefix: string, mustBeInScope: boolean): void {
-  if (prefix === "xml") return;
-  if (p.decls?.some((d) => d.prefix === prefix)) return;
-  const uri = lookupNamespace(el, prefix);
-  if (uri === undefined) {
-    if (mustBeInScope) throw new Error(`c14n: prefix '${prefix}' not in scope`);
-    return;
-  }
-  const have = p.rendered.get(prefix);
-  if (prefix === "" && uri === "" && (have === undefined || have === "")) return;
-  if (have === uri) return;
-  if (p.decls === undefined) p.decls = [];
+/**
+ * Adds the declaration of `prefix` (bound to `uri` at this element) unless an output ancestor
+ * rendered the same binding, or it is the empty default namespace nobody rendered otherwise.
+ */
+function consider(
+  pending: Pending | undefined,
+  rendered: Rendered,
+  prefix: string,
+  uri: string,
+): Pending | undefined {
+  if (pending?.decls.some((d) => d.prefix === prefix)) return pending;
+  const have = rendered.get(prefix);
+  if (have === uri || (prefix === "" && uri === "" && have === undefined)) return pending;
+  const p = pending ?? { decls: [], rendered: new Map(rendered) };
   p.decls.push({ prefix, uri });
-  if (!p.copied) {
-    p.rendered = new Map(p.rendered);
-    p.copied = true;
-  }
-  (p.rendered as Map<string, string>).set(prefix, uri);
+  p.rendered.set(prefix, uri);
+  return p;
 }
 
 /** Attributes in canonical order: by namespace URI, then local name (C14N 1.0 section 2.2). */

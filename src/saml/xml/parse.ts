@@ -39,7 +39,15 @@ const DEFAULT_MAX_ATTRIBUTES = 64;
 
 // Names: ASCII NCNames only (a strict subset of XML Names; every SAML, XML-DSig and XML-Enc
 // name is ASCII), optionally prefixed.
-const QNAME = /[A-Za-z_][A-Za-z0-9._-]*(?::[A-Za-z_][A-Za-z0-9._-]*)?/y;
+// (the grammar: [A-Za-z_][A-Za-z0-9._-]*(?::[A-Za-z_][A-Za-z0-9._-]*)?, read by Parser.name)
+const NAME_START = 1;
+const NAME_REST = 2;
+/** ASCII name classes: NAME_START for [A-Za-z_], NAME_REST for [0-9.-], 0 otherwise. */
+const NAME_CHAR = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  NAME_CHAR[c] = /[A-Za-z_]/.test(ch) ? NAME_START : /[0-9.-]/.test(ch) ? NAME_REST : 0;
+}
 // Characters that XML 1.0 (section 2.2) forbids anywhere. With the u flag a surrogate pair is one
 // code point, so only lone surrogates match the surrogate range.
 const FORBIDDEN_CHAR =
@@ -157,12 +165,20 @@ class Parser {
     }
   }
 
+  /** A QName per the grammar by NAME_CHAR, scanned by hand (no match object per name). */
   private name(): string {
-    QNAME.lastIndex = this.pos;
-    const m = QNAME.exec(this.s);
-    if (m === null) throw malformed(this.pos, "expected a name");
-    this.pos = QNAME.lastIndex;
-    return m[0];
+    const s = this.s;
+    const start = this.pos;
+    let i = start;
+    if (NAME_CHAR[s.charCodeAt(i)] !== NAME_START) throw malformed(start, "expected a name");
+    i++;
+    while (NAME_CHAR[s.charCodeAt(i)] !== undefined && NAME_CHAR[s.charCodeAt(i)] !== 0) i++;
+    if (s.charCodeAt(i) === 0x3a && NAME_CHAR[s.charCodeAt(i + 1)] === NAME_START) {
+      i += 2;
+      while (NAME_CHAR[s.charCodeAt(i)] !== undefined && NAME_CHAR[s.charCodeAt(i)] !== 0) i++;
+    }
+    this.pos = i;
+    return s.slice(start, i);
   }
 
   private skipSpace(): boolean {
