@@ -40,6 +40,22 @@ const DEFAULT_MAX_ATTRIBUTES = 64;
 // Names: ASCII NCNames only (a strict subset of XML Names; every SAML, XML-DSig and XML-Enc
 // name is ASCII), optionally prefixed.
 // (the grammar: [A-Za-z_][A-Za-z0-9._-]*(?::[A-Za-z_][A-Za-z0-9._-]*)?, read by Parser.name)
+/**
+ * The namespaces SAML readers compare against, as the very string objects the readers hold: a
+ * declared URI equal to one of them is replaced by it, so those comparisons become pointer checks.
+ */
+const KNOWN_NAMESPACES: ReadonlyMap<string, string> = new Map(
+  [
+    "urn:oasis:names:tc:SAML:2.0:assertion",
+    "urn:oasis:names:tc:SAML:2.0:protocol",
+    "urn:oasis:names:tc:SAML:2.0:metadata",
+    "http://www.w3.org/2000/09/xmldsig#",
+    "http://www.w3.org/2001/04/xmlenc#",
+    "http://www.w3.org/2001/10/xml-exc-c14n#",
+    "http://www.w3.org/2001/XMLSchema-instance",
+    "http://www.w3.org/2001/XMLSchema",
+  ].map((u) => [u, u]),
+);
 const NAME_START = 1;
 const NAME_REST = 2;
 /** ASCII name classes: NAME_START for [A-Za-z_], NAME_REST for [0-9.-], 0 otherwise. */
@@ -287,7 +303,7 @@ class Parser {
     if (prefix !== "" && uri === "") {
       throw malformed(this.pos, `prefix '${prefix}' undeclared (not allowed in XML 1.0)`);
     }
-    return { prefix, uri };
+    return { prefix, uri: KNOWN_NAMESPACES.get(uri) ?? uri };
   }
 
   private resolve(el: MutableElement, prefix: string): string | undefined {
