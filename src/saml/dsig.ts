@@ -268,11 +268,24 @@ function verifyBytes(
 /** base64Binary as XML Schema reads it: whitespace allowed, nothing else outside the alphabet. */
 export function decodeBase64Strict(text: string, field: string): Buffer {
   const s = /[ \t\r\n]/.test(text) ? text.replace(/[ \t\r\n]+/g, "") : text;
-  if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) {
-    throw new SamlError("schema_invalid", { field, note: "not valid Base64" });
-  }
+  if (!isBase64(s)) throw new SamlError("schema_invalid", { field, note: "not valid Base64" });
   return Buffer.from(s, "base64");
 }
+
+/** [A-Za-z0-9+/]* then at most two "=", length a multiple of 4: by character class table. */
+function isBase64(s: string): boolean {
+  const n = s.length;
+  if (n % 4 !== 0) return false;
+  let end = n;
+  if (end > 0 && s.charCodeAt(end - 1) === 61) end--;
+  if (end > 0 && s.charCodeAt(end - 1) === 61) end--;
+  for (let i = 0; i < end; i++) if (BASE64_CHAR[s.charCodeAt(i)] !== 1) return false;
+  return true;
+}
+
+const BASE64_CHAR = new Uint8Array(128);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+  BASE64_CHAR[c.charCodeAt(0)] = 1;
 
 // ---------------------------------------------------------------------------------------------
 // Signing (the mock IdP, signed metadata and POST-binding messages).

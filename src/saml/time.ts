@@ -62,11 +62,13 @@ function fastInstant(v: string): number {
     s > 59
   )
     return Number.NaN;
-  const t = Date.UTC(y, mo - 1, d, h, mi, s, ms);
-  // Day beyond the month's end (2023-02-30) rolls over in Date.UTC: refuse it.
-  if (new Date(t).getUTCDate() !== d || y < 1000) return Number.NaN;
-  return t;
+  // A day beyond the month's end (2023-02-30) would roll over in Date.UTC: refuse it.
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  if (d > (mo === 2 ? (leap ? 29 : 28) : DAYS_IN_MONTH[mo]!) || y < 1000) return Number.NaN;
+  return Date.UTC(y, mo - 1, d, h, mi, s, ms);
 }
+
+const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 function digits(v: string, from: number, count: number): number {
   let n = 0;
