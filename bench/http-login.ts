@@ -12,7 +12,7 @@
  *   refuses; the database is fresh for every run, so one pool serves every run.
  * - "login": GET /api/auth/saml/login (pending request + cookie), then the ACS POST answering
  *   that request with that cookie. Its response can only be signed once the request ID is known:
- *   the client signs it inline (about 1.7 ms of the client's CPU per login, outside the server,
+ *   the client signs it inline (about 0.9 ms of the client's CPU per login, outside the server,
  *   on the same 2 cores), and the login latency reported is the two requests minus that signing.
  *
  * The server runs in its own process (bench/http-server.ts), with 1 or 2 cluster workers sharing
