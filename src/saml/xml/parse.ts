@@ -56,6 +56,38 @@ const KNOWN_NAMESPACES: ReadonlyMap<string, string> = new Map(
     "http://www.w3.org/2001/XMLSchema",
   ].map((u) => [u, u]),
 );
+/**
+ * Element names the SAML readers compare against, likewise: a local name equal to one of them is
+ * replaced by the reader's own string (not a slice of the document), so comparisons are cheap.
+ */
+const KNOWN_LOCAL_NAMES: ReadonlyMap<string, string> = new Map(
+  [
+    "Response",
+    "Assertion",
+    "EncryptedAssertion",
+    "Issuer",
+    "Status",
+    "StatusCode",
+    "StatusMessage",
+    "Signature",
+    "SignedInfo",
+    "SignatureValue",
+    "KeyInfo",
+    "Subject",
+    "NameID",
+    "SubjectConfirmation",
+    "SubjectConfirmationData",
+    "Conditions",
+    "AudienceRestriction",
+    "Audience",
+    "AttributeStatement",
+    "Attribute",
+    "AttributeValue",
+    "AuthnStatement",
+    "AuthnContext",
+    "AuthnContextClassRef",
+  ].map((n) => [n, n]),
+);
 const NAME_START = 1;
 const NAME_REST = 2;
 /** ASCII name classes: NAME_START for [A-Za-z_], NAME_REST for [0-9.-], 0 otherwise. */
@@ -251,7 +283,8 @@ class Parser {
 
     const colon = qname.indexOf(":");
     const prefix = colon < 0 ? "" : qname.slice(0, colon);
-    const local = colon < 0 ? qname : qname.slice(colon + 1);
+    const rawLocal = colon < 0 ? qname : qname.slice(colon + 1);
+    const local = KNOWN_LOCAL_NAMES.get(rawLocal) ?? rawLocal;
     const el: MutableElement = {
       type: "element",
       qname,
