@@ -13,6 +13,7 @@ import { type Actor, AdminError } from "./admin.ts";
 import { audit } from "./audit.ts";
 import { type Account, ROLES, type Role, type User } from "./model.ts";
 import { hashPassword, temporaryPassword } from "./passwords.ts";
+import { rollbackMail } from "./rollback-mail.ts";
 import type { Store } from "./store.ts";
 
 /** What rollback needs to send mail; the web layer's Mailer satisfies it structurally. */
@@ -21,6 +22,7 @@ export interface RollbackMailer {
     readonly to: string;
     readonly subject: string;
     readonly text: string;
+    readonly html?: string;
   }): Promise<unknown>;
 }
 
@@ -152,7 +154,16 @@ async function resetAndMail(
   const password = temporaryPassword();
   const passwordHash = await hashPassword(password);
   try {
-    await mailer.send(rollbackMail(account, user, password, loginUrl));
+    await mailer.send({
+      to: user.email,
+      ...rollbackMail({
+        account: account.displayName,
+        accountName: account.name,
+        username: user.username,
+        temporaryPassword: password,
+        loginUrl,
+      }),
+    });
   } catch (e) {
     return { outcome: "mail_failed", error: errorText(e) };
   }
@@ -162,34 +173,6 @@ async function resetAndMail(
     return { outcome: "mailed_not_set", error: errorText(e) };
   }
   return { outcome: "mailed" };
-}
-
-export function rollbackMail(
-  account: Account,
-  user: User,
-  password: string,
-  loginUrl: string,
-): { to: string; subject: string; text: string } {
-  return {
-    to: user.email,
-    // A header is one line: a CR or LF in a display name must not start another header.
-    subject: `Single sign-on is turned off for ${account.displayName}`.replace(/[\r\n]+/g, " "),
-    text: [
-      `Hello ${user.username},`,
-      "",
-      `Your administrator has turned off single sign-on (SSO) for ${account.displayName}.`,
-      "From now on you sign in with a username and password.",
-      "",
-      `Account name: ${account.name}`,
-      `Username: ${user.username}`,
-      `Temporary password: ${password}`,
-      "",
-      "You must change this temporary password at your next login.",
-      `Sign in here: ${loginUrl}`,
-      "",
-      "If you did not expect this message, contact your administrator.",
-    ].join("\n"),
-  };
 }
 
 function errorText(e: unknown): string {

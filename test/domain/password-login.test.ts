@@ -576,7 +576,7 @@ describe("rollback from SSO (Netcore)", () => {
     const mail = sent[0]!;
     assert.equal(mail.to, "alice@contoso.com");
     assert.match(mail.subject, /Contoso Ltd/);
-    assert.match(mail.text, /turned off single sign-on \(SSO\) for Contoso Ltd/);
+    assert.match(mail.text, /SSO has been turned off for Contoso Ltd\./);
     assert.match(mail.text, /must change this temporary password at your next login/);
     assert.match(mail.text, /https:\/\/sso\.example\.com\/login/);
     const temporary = temporaryOf(mail.text);
@@ -644,7 +644,7 @@ describe("rollback from SSO (Netcore)", () => {
       now,
       "https://sso.example.com/login",
     );
-    assert.equal(sent[0]?.subject, "Single sign-on is turned off for Contoso Bcc: x@evil.test");
+    assert.equal(sent[0]?.subject, "SSO has been turned off for Contoso Bcc: x@evil.test");
   });
 
   it("refuses an unknown account", async () => {

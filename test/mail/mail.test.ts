@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SMTPServer } from "smtp-server";
+import { escapeHtml, rollbackMail } from "../../src/domain/rollback-mail.ts";
 import { createMailer } from "../../src/mail/mailer.ts";
-import { escapeHtml, rollbackMail } from "../../src/mail/templates.ts";
 import { parseMessage, textParts } from "./rfc5322.ts";
 
 const NOW = new Date("2030-01-02T03:04:05.678Z");
@@ -36,7 +36,7 @@ describe("templates", () => {
     assert.match(rollback.text, /^Account name: acme$/m);
     assert.match(
       rollback.text,
-      /^You must change it at your next login at https:\/\/sso\.example\.com\/login$/m,
+      /^You must change this temporary password at your next login at https:\/\/sso\.example\.com\/login$/m,
     );
     assert.match(rollback.html, /<code>Tmp-7f3K-9qPz<\/code>/);
     assert.match(

@@ -1,6 +1,7 @@
 /**
- * The mails Gatehouse sends: plain text, plus a minimal HTML part in which every interpolated
- * value is escaped (account names, usernames and URLs come from admins and IdPs).
+ * The rollback mail, in the domain because the domain decides what people are told (src/mail
+ * only delivers): plain text, plus a minimal HTML part in which every interpolated value is
+ * escaped (account names, usernames and URLs come from admins and IdPs).
  */
 
 export interface MailContent {
@@ -59,7 +60,7 @@ export function rollbackMail(input: RollbackMailInput): MailContent {
     "",
     ...lines.map(([k, v]) => `${k}: ${v}`),
     "",
-    `You must change it at your next login at ${loginUrl}`,
+    `You must change this temporary password at your next login at ${loginUrl}`,
     "",
     "If you did not expect this message, contact your administrator.",
     "",
@@ -73,7 +74,7 @@ export function rollbackMail(input: RollbackMailInput): MailContent {
     "<table>",
     ...lines.map(([k, v]) => `<tr><th align="left">${e(k)}</th><td><code>${e(v)}</code></td></tr>`),
     "</table>",
-    `<p>You must change it at your next login at ${link(loginUrl)}</p>`,
+    `<p>You must change this temporary password at your next login at ${link(loginUrl)}</p>`,
     "<p>If you did not expect this message, contact your administrator.</p>",
     "</body></html>",
     "",
