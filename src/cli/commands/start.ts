@@ -3,8 +3,10 @@
 import { dirname, join } from "node:path";
 import { redacted } from "../../config/load.ts";
 import type { Config } from "../../config/schema.ts";
+import { refreshAllMetadata } from "../../domain/metadata-refresh.ts";
 import type { Store } from "../../domain/store.ts";
 import { buildApp, type RoutePlugin } from "../../http/app.ts";
+import { fetchMetadata } from "../../http/routes/admin-shared.ts";
 import { createMailer } from "../../mail/mailer.ts";
 import { type CliIo, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, parseCommandLine } from "../command.ts";
 import { DEMO_DEFAULT_ACCOUNT, type DemoSeed, demoRoutes, seedDemo } from "../demo.ts";
@@ -32,6 +34,8 @@ problems (all listed)
 
 /** Expired login requests, replay-cache entries and old sessions are deleted this often. */
 const SWEEP_INTERVAL_MS = 10 * 60_000;
+/** Connections with a metadata URL are refreshed this often. */
+const METADATA_REFRESH_INTERVAL_MS = 6 * 3_600_000;
 
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
   parseCommandLine(args, {});
@@ -72,6 +76,14 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
       void sweep();
       const timer = setInterval(sweep, SWEEP_INTERVAL_MS);
       timer.unref();
+      // Certificates follow the IdP's published metadata, so a rotation at Entra is seen before
+      // Entra signs with the new certificate (connections created from a metadata URL only).
+      const refresh = () =>
+        refreshAllMetadata(store, fetchMetadata, io.now()).catch((e: unknown) =>
+          app.log.error({ err: e }, "metadata refresh failed"),
+        );
+      const refreshTimer = setInterval(refresh, METADATA_REFRESH_INTERVAL_MS);
+      refreshTimer.unref();
 
       io.stdout(banner(config, prepared));
 
@@ -86,6 +98,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
       });
       io.stdout(`\n${signal}: stopping Gatehouse...\n`);
       clearInterval(timer);
+      clearInterval(refreshTimer);
       await app.close();
       await stopAll();
       io.stdout("Stopped.\n");
