@@ -52,6 +52,18 @@ interface Pending {
 }
 
 function renderElement(el: XmlElement, ctx: Ctx, rendered: Rendered): string {
+  // The common leaf (an AttributeValue, an Audience): no attributes, its namespace already
+  // rendered by an output ancestor, only text inside. Same output, no bookkeeping.
+  const kids = el.children;
+  if (
+    el.attributes.length === 0 &&
+    ctx.inclusive.length === 0 &&
+    rendered.get(el.prefix) === el.ns &&
+    (kids.length === 0 || (kids.length === 1 && kids[0]!.type === "text"))
+  ) {
+    const text = kids.length === 0 ? "" : escapeText((kids[0] as { value: string }).value);
+    return `<${el.qname}>${text}</${el.qname}>`;
+  }
   // Visibly utilized prefixes (exc-c14n section 3): the element's own, and those of its
   // prefixed attributes, with the URIs the parser resolved for them; plus the
   // InclusiveNamespaces prefixes, treated as in inclusive C14N. Most elements add nothing, and
