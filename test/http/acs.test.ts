@@ -218,6 +218,33 @@ describe("SP-initiated SSO login", () => {
     refusedWith(res, LOGIN_MESSAGES.user_disabled);
   });
 
+  it("an idle session ends: the dashboard says the session expired (Netcore's message)", async () => {
+    h = await harness();
+    await addUser(h, "alice", "alice@contoso.com");
+    const { id, jar } = await startLogin(h);
+    const res = await postAcs(h, entraResponse(alice, { now: h.clock.now, inResponseTo: id }), jar);
+    const session = cookiesOf(res, jar);
+    const fresh = await h.app.inject({
+      method: "GET",
+      url: "/dashboard",
+      headers: { cookie: cookieHeader(session) },
+    });
+    assert.equal(fresh.statusCode, 200);
+    h.clock.now = new Date(h.clock.now.getTime() + 31 * 60_000); // idle timeout is 30 minutes
+    const stale = await h.app.inject({
+      method: "GET",
+      url: "/dashboard",
+      headers: { cookie: cookieHeader(session) },
+    });
+    assert.equal(stale.statusCode, 302);
+    assert.equal(stale.headers.location, "/login?expired");
+    const page = await h.app.inject({ method: "GET", url: "/login?expired" });
+    assert.ok(page.body.includes(LOGIN_MESSAGES.session_expired));
+    // Without any session cookie, no such message.
+    const anonymous = await h.app.inject({ method: "GET", url: "/dashboard" });
+    assert.equal(anonymous.headers.location, "/login");
+  });
+
   it("refuses to start when Login with SAML is off for the account", async () => {
     h = await harness({
       samlLogin: { admin: false, supervisor: false, agent: false, user: false },

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import { discover, ssoEnabled } from "../../domain/discovery.ts";
 import { LOGIN_MESSAGES } from "../../domain/messages.ts";
 import type { AppContext } from "../context.ts";
-import { ACCOUNT_COOKIE, cookieOptions } from "../cookies.ts";
+import { ACCOUNT_COOKIE, cookieOptions, SESSION_COOKIE } from "../cookies.ts";
 
 const YEAR_SECONDS = 365 * 24 * 3600;
 
@@ -122,7 +122,13 @@ export function pageRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.get("/dashboard", async (req, reply) => {
     const login = await ctx.currentLogin(req);
-    if (login === undefined) return reply.redirect("/login", 302);
+    if (login === undefined) {
+      // A session cookie whose session ended (idle or absolute timeout, logout elsewhere):
+      // Netcore's "Your session has expired. Please log in again."
+      if (req.cookies[SESSION_COOKIE] === undefined) return reply.redirect("/login", 302);
+      reply.clearCookie(SESSION_COOKIE, { path: "/" });
+      return reply.redirect("/login?expired", 302);
+    }
     // Log out continues to the IdP's Logout URL (SP-initiated Single Logout).
     const connectionId = login.session.method === "saml" ? login.session.connectionId : null;
     const sloUrl =
