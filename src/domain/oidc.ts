@@ -233,11 +233,15 @@ export function amrOf(session: Pick<Session, "method" | "mfa">): string[] {
   return amr;
 }
 
-/** Which claims each scope releases; `account` and `role` are Gatehouse's own. */
+/**
+ * Which claims each scope releases. `account` and `role` are Gatehouse's own; `amr` says how the
+ * Gatehouse session was proven; `groups` and `roles` are what the IdP said (see IDP_CLAIMS), only
+ * present when it said them.
+ */
 export const SCOPE_CLAIMS: Readonly<Record<string, readonly string[]>> = {
-  openid: ["sub"],
+  openid: ["sub", "amr"],
   email: ["email"],
-  profile: ["name", "account", "role"],
+  profile: ["name", "account", "role", "groups", "roles"],
 };
 
 /** The claims of a user: `sub` is the user ID, stable across email and username changes. */
@@ -249,4 +253,67 @@ export function userClaims(user: User, account: Account): Record<string, unknown
     account: { id: account.id, name: account.name },
     role: user.role,
   };
+}
+
+// ------------------------------------------------------------------------------- IdP claims
+
+/**
+ * The IdP claims passed on to the apps, by the claim name apps read them under, and the SAML
+ * attributes each is read from (the first one present wins): Entra's group object IDs and app
+ * role values (ENTRA.md), or the short names other IdPs use. Entra drops the groups claim above
+ * 150 groups (sending groups.link instead): then there is no `groups` claim.
+ */
+export const IDP_CLAIMS: Readonly<Record<"groups" | "roles", readonly string[]>> = {
+  groups: ["http://schemas.microsoft.com/ws/2008/06/identity/claims/groups", "groups"],
+  roles: ["http://schemas.microsoft.com/ws/2008/06/identity/claims/role", "roles", "role"],
+};
+
+export type IdpClaims = Readonly<Partial<Record<keyof typeof IDP_CLAIMS, readonly string[]>>>;
+
+/** Bounds on what one login may store (Entra sends at most 150 groups in a SAML token). */
+const MAX_IDP_VALUES = 200;
+const MAX_IDP_VALUE_LENGTH = 256;
+
+/** What the apps get of a verified assertion's attributes. */
+export function idpClaimsOf(attributes: Readonly<Record<string, readonly string[]>>): IdpClaims {
+  const out: Partial<Record<keyof typeof IDP_CLAIMS, readonly string[]>> = {};
+  for (const [claim, sources] of Object.entries(IDP_CLAIMS) as [
+    keyof typeof IDP_CLAIMS,
+    readonly string[],
+  ][]) {
+    const values = sources.map((name) => attributes[name]).find((v) => v !== undefined);
+    if (values === undefined) continue;
+    out[claim] = [...new Set(values.filter((v) => v.length <= MAX_IDP_VALUE_LENGTH))].slice(
+      0,
+      MAX_IDP_VALUES,
+    );
+  }
+  return out;
+}
+
+/** Where a Gatehouse session's IdP claims are kept (an OIDC record, keyed by the session ID). */
+export const IDP_CLAIMS_RECORD = "GatehouseIdpClaims";
+/** Kept a day past the session, so an expiry noticed late still finds them. */
+export const SESSION_RECORD_GRACE_MS = 24 * 3600 * 1000;
+
+/** Keeps the IdP claims of a SAML login for the apps this session signs in to. */
+export async function keepIdpClaims(
+  store: Store,
+  session: Pick<Session, "id" | "absoluteExpiresAt">,
+  claims: IdpClaims,
+): Promise<void> {
+  if (Object.keys(claims).length === 0) return;
+  const expiresAt = new Date(session.absoluteExpiresAt.getTime() + SESSION_RECORD_GRACE_MS);
+  await store.oidc.upsert(IDP_CLAIMS_RECORD, session.id, { ...claims }, expiresAt, {});
+}
+
+export async function idpClaimsFor(store: Store, sessionId: string, now: Date): Promise<IdpClaims> {
+  const found = await store.oidc.find(IDP_CLAIMS_RECORD, sessionId, now);
+  if (found === undefined) return {};
+  const out: Partial<Record<keyof typeof IDP_CLAIMS, readonly string[]>> = {};
+  for (const claim of Object.keys(IDP_CLAIMS) as (keyof typeof IDP_CLAIMS)[]) {
+    const v = found.payload[claim];
+    if (Array.isArray(v)) out[claim] = v.filter((x): x is string => typeof x === "string");
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 /**
  * "A Gatehouse session ended": one seam for every way it happens (local logout, IdP-initiated
- * SAML logout, an admin disabling the user...). The store every route and domain function uses
+ * SAML logout, an admin disabling the user, expiry found by the periodic sweep...). The store every route and domain function uses
  * is wrapped once so that each sessions.end* call reports the sessions it ended; subscribers
  * (the OpenID Provider telling the apps, issue 4) never need a call sprinkled at each site.
  */
@@ -64,6 +64,24 @@ export function observeSessionEnds(
       await many(ended, reason);
       return ended;
     },
+    async endExpired(now) {
+      const ended = await s.endExpired(now);
+      await listeners.publish(
+        ended.map((x) => ({ id: x.id, userId: x.userId, reason: x.endReason ?? "expired" })),
+        onError,
+      );
+      return ended;
+    },
   };
   return Object.freeze({ ...store, sessions });
+}
+
+/**
+ * The periodic sweep: sessions that expired since the last one end (reported through `store`,
+ * so the apps are told, when it is the observed store), then expired records are deleted.
+ */
+export async function sweepExpired(store: Store, now: Date): Promise<Session[]> {
+  const expired = await store.sessions.endExpired(now);
+  await store.sweep(now);
+  return expired;
 }

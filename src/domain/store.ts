@@ -150,6 +150,14 @@ export interface Store {
       reason: string,
     ): Promise<Session[]>;
     endForUser(userId: string, now: Date, reason: string): Promise<Session[]>;
+    /**
+     * Ends every session that expired (idle or absolute timeout) at or before `now` and was not
+     * ended yet, and returns them: expiry becomes an ending the apps can be told about. Each is
+     * ended at its expiry instant (the idle one: never after the absolute one), with the reason
+     * "absolute_timeout" when the absolute timeout capped it, else "idle_timeout". With several
+     * instances each expired session is returned to exactly one caller.
+     */
+    endExpired(now: Date): Promise<Session[]>;
     listLive(userId: string, now: Date): Promise<Session[]>;
   };
 

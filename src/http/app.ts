@@ -10,7 +10,9 @@ import Fastify, {
   type FastifyInstance,
   type FastifyServerOptions,
 } from "fastify";
+import type { Session } from "../domain/model.ts";
 import { newReference } from "../domain/secrets.ts";
+import { sweepExpired } from "../domain/session-events.ts";
 import { AppContext } from "./context.ts";
 import type { AppDeps } from "./deps.ts";
 import { oidcRoutes } from "./oidc/routes.ts";
@@ -21,6 +23,13 @@ import { passwordRoutes } from "./routes/password.ts";
 import { samlRoutes } from "./routes/saml.ts";
 import { sloRoutes } from "./routes/slo.ts";
 import { createViews } from "./views.ts";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** Ends the sessions expired at `now` (telling the apps), then deletes expired records. */
+    sweep(now: Date): Promise<Session[]>;
+  }
+}
 
 /** Extra route plugins (password login, SLO, admin...) register through this list. */
 export type RoutePlugin = (app: FastifyInstance, ctx: AppContext) => void | Promise<void>;
@@ -110,5 +119,7 @@ export async function buildApp(
   adminPageRoutes(app, ctx);
   oidcRoutes(app, ctx);
   for (const plugin of extraRoutes) await plugin(app, ctx);
+  // Through ctx.store: an expiry the sweep finds is reported like any other session end.
+  app.decorate("sweep", (now: Date) => sweepExpired(ctx.store, now));
   return app;
 }

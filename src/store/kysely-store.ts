@@ -8,7 +8,7 @@
  * concurrent consumers wins, on one instance or many.
  */
 
-import type { ExpressionBuilder, Kysely } from "kysely";
+import { type ExpressionBuilder, type Kysely, sql } from "kysely";
 import { newId } from "../domain/ids.ts";
 import { DEFAULT_ACCOUNT_SETTINGS } from "../domain/model.ts";
 import { type Store, StoreConflictError } from "../domain/store.ts";
@@ -431,6 +431,36 @@ export function kyselyStore(db: Kysely<Database>, backend: Backend): Store {
           .where("ended_at", "is", null)
           .where("idle_expires_at", ">", c.date(now))
           .where("absolute_expires_at", ">", c.date(now))
+          .returningAll()
+          .execute();
+        return rows.map(toSession);
+      },
+      async endExpired(now) {
+        const t = c.date(now);
+        const rows = await db
+          .updateTable("sessions")
+          .set((eb) => {
+            // The earlier of the two timeouts ended it (touch() never pushes idle past absolute).
+            const absolute = eb("idle_expires_at", ">=", eb.ref("absolute_expires_at"));
+            return {
+              ended_at: eb
+                .case()
+                .when(absolute)
+                .then(eb.ref("absolute_expires_at"))
+                .else(eb.ref("idle_expires_at"))
+                .end(),
+              end_reason: eb
+                .case()
+                .when(absolute)
+                .then(sql.lit("absolute_timeout"))
+                .else(sql.lit("idle_timeout"))
+                .end(),
+            };
+          })
+          .where("ended_at", "is", null)
+          .where((eb) =>
+            eb.or([eb("idle_expires_at", "<=", t), eb("absolute_expires_at", "<=", t)]),
+          )
           .returningAll()
           .execute();
         return rows.map(toSession);

@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { User } from "../../src/domain/model.ts";
-import { publicSid } from "../../src/domain/oidc.ts";
+import { keepIdpClaims, publicSid } from "../../src/domain/oidc.ts";
 import { startSession } from "../../src/domain/sessions.ts";
 import { type Harness, harness } from "../http/support.ts";
 
@@ -215,12 +215,35 @@ describe("OpenID Provider", () => {
     assert.deepEqual(userinfo.account, { id: h.account.id, name: "contoso" });
   });
 
-  it("releases amr (pwd + mfa) in the ID token", {
-    todo: "oidc-provider drops amr: not solved yet",
-  }, async () => {
+  it("releases amr (pwd + mfa) in the ID token and at userinfo", async () => {
     const { b } = await signedInBrowser();
-    const claims = jwtClaims((await codeFlow(b)).id_token);
-    assert.deepEqual(claims.amr, ["pwd", "mfa"]);
+    const tokens = await codeFlow(b);
+    assert.deepEqual(jwtClaims(tokens.id_token).amr, ["pwd", "mfa"]);
+    const info = await fetch(`${base}/oidc/me`, {
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
+    assert.deepEqual(((await info.json()) as Record<string, unknown>).amr, ["pwd", "mfa"]);
+  });
+
+  it("releases the IdP's groups and roles kept with the session, and nothing when there are none", async () => {
+    const { b, session } = await signedInBrowser();
+    await keepIdpClaims(h.store, session, {
+      groups: ["5e1a2b3c-0000-4000-8000-000000000001"],
+      roles: ["Supervisor"],
+    });
+    const tokens = await codeFlow(b);
+    const claims = jwtClaims(tokens.id_token);
+    assert.deepEqual(claims.groups, ["5e1a2b3c-0000-4000-8000-000000000001"]);
+    assert.deepEqual(claims.roles, ["Supervisor"]);
+    const info = await fetch(`${base}/oidc/me`, {
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
+    const userinfo = (await info.json()) as Record<string, unknown>;
+    assert.deepEqual(userinfo.groups, ["5e1a2b3c-0000-4000-8000-000000000001"]);
+    assert.deepEqual(userinfo.roles, ["Supervisor"]);
+    const plain = jwtClaims((await codeFlow((await signedInBrowser()).b)).id_token);
+    assert.equal("groups" in plain, false);
+    assert.equal("roles" in plain, false);
   });
 
   it("refuses an authorization request without PKCE", async () => {

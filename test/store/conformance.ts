@@ -614,6 +614,41 @@ export function storeConformance(open: () => Promise<Store>): void {
       assert.deepEqual(await store.sessions.listLive(u.id, at(3 * MINUTE)), []);
       assert.ok(await store.sessions.getLive(other.id, at(3 * MINUTE)));
     });
+
+    it("endExpired ends each expired session once, at its expiry, with the timeout that ended it", async () => {
+      const u = await user();
+      const idle = await store.sessions.create(
+        newSession(u, { idleExpiresAt: at(10 * MINUTE), absoluteExpiresAt: at(HOUR) }),
+      );
+      // touch() caps idle at absolute: equal instants mean the absolute timeout ended it.
+      const absolute = await store.sessions.create(
+        newSession(u, { idleExpiresAt: at(20 * MINUTE), absoluteExpiresAt: at(20 * MINUTE) }),
+      );
+      const live = await store.sessions.create(
+        newSession(u, { idleExpiresAt: at(40 * MINUTE), absoluteExpiresAt: at(HOUR) }),
+      );
+      const loggedOut = await store.sessions.create(
+        newSession(u, { idleExpiresAt: at(5 * MINUTE), absoluteExpiresAt: at(HOUR) }),
+      );
+      await store.sessions.end(loggedOut.id, at(MINUTE), "logout");
+      const mine = (ended: Session[]) =>
+        ended.filter((s) => s.userId === u.id).sort((x, y) => x.id.localeCompare(y.id));
+
+      const first = mine(await store.sessions.endExpired(at(30 * MINUTE)));
+      assert.deepEqual(
+        first,
+        [
+          { ...idle, endedAt: at(10 * MINUTE), endReason: "idle_timeout" },
+          { ...absolute, endedAt: at(20 * MINUTE), endReason: "absolute_timeout" },
+        ].sort((x, y) => x.id.localeCompare(y.id)),
+      );
+      // Reported once: the next sweep finds only what expired since.
+      assert.deepEqual(mine(await store.sessions.endExpired(at(30 * MINUTE))), []);
+      assert.ok(await store.sessions.getLive(live.id, at(30 * MINUTE)));
+      const second = mine(await store.sessions.endExpired(at(40 * MINUTE)));
+      assert.deepEqual(second, [{ ...live, endedAt: at(40 * MINUTE), endReason: "idle_timeout" }]);
+      assert.equal(await store.sessions.end(live.id, at(41 * MINUTE), "logout"), false);
+    });
   });
 
   describe("pending requests", () => {

@@ -32,7 +32,10 @@ exit 0 stopped by a signal, 1 could not serve (port in use, store unreachable), 
 problems (all listed)
 `;
 
-/** Expired login requests, replay-cache entries and old sessions are deleted this often. */
+/**
+ * Sessions that expired are ended (and the apps told), and expired login requests, replay-cache
+ * entries and old sessions deleted, this often.
+ */
 const SWEEP_INTERVAL_MS = 10 * 60_000;
 /** Connections with a metadata URL are refreshed this often. */
 const METADATA_REFRESH_INTERVAL_MS = 6 * 3_600_000;
@@ -71,8 +74,10 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
         return EXIT_REFUSED;
       }
 
+      // Expired sessions end here (the apps signed in with them get back-channel logout), then
+      // expired records are deleted.
       const sweep = () =>
-        store.sweep(io.now()).catch((e: unknown) => app.log.error({ err: e }, "sweep failed"));
+        app.sweep(io.now()).catch((e: unknown) => app.log.error({ err: e }, "sweep failed"));
       void sweep();
       const timer = setInterval(sweep, SWEEP_INTERVAL_MS);
       timer.unref();

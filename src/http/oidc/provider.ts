@@ -6,7 +6,14 @@
  */
 
 import Provider, { interactionPolicy } from "oidc-provider";
-import { publicSid, SCOPE_CLAIMS, signingKeys, userClaims } from "../../domain/oidc.ts";
+import {
+  idpClaimsFor,
+  publicSid,
+  SCOPE_CLAIMS,
+  SESSION_RECORD_GRACE_MS,
+  signingKeys,
+  userClaims,
+} from "../../domain/oidc.ts";
 import { resumeSession } from "../../domain/sessions.ts";
 import type { Store } from "../../domain/store.ts";
 import type { AppContext } from "../context.ts";
@@ -82,6 +89,27 @@ async function cookieKeys(store: Store, now: Date): Promise<string[]> {
   return fresh;
 }
 
+/**
+ * The claims that come from the sign-in rather than the user record: `amr` (how the Gatehouse
+ * session was proven, as the OIDC session recorded it at login) and the IdP's groups and roles.
+ * Found through the OIDC session the code or access token was issued in (token and userinfo
+ * endpoints) or the browser's OIDC session (authorization endpoint).
+ */
+async function signInClaims(ctx: AppContext, k: KoaCtx): Promise<Record<string, unknown>> {
+  const entities = k.oidc.entities;
+  const token = entities.AccessToken ?? entities.AuthorizationCode ?? entities.RefreshToken;
+  const uid: string | undefined = token?.sessionUid ?? entities.Session?.uid;
+  if (uid === undefined) return {};
+  const oidcSession = await k.oidc.provider.Session.findByUid(uid);
+  const gatehouseSessionId = await linkedGatehouseSession(ctx, uid);
+  return {
+    ...(Array.isArray(oidcSession?.amr) ? { amr: oidcSession.amr } : {}),
+    ...(gatehouseSessionId === undefined
+      ? {}
+      : await idpClaimsFor(ctx.store, gatehouseSessionId, ctx.deps.now())),
+  };
+}
+
 /** The live Gatehouse session of the browser behind an oidc-provider request, if any. */
 export async function gatehouseSessionOf(ctx: AppContext, koa: KoaCtx) {
   const token = koa.cookies.get(SESSION_COOKIE, { signed: false });
@@ -94,10 +122,14 @@ async function linkedGatehouseSession(ctx: AppContext, oidcUid: string) {
   return r?.payload.gatehouseSessionId as string | undefined;
 }
 
-/** Remembers that this Gatehouse session signed in this OIDC session (both directions). */
-async function link(ctx: AppContext, gatehouseSessionId: string, oidcUid: string, exp: Date) {
+/**
+ * Remembers that this Gatehouse session signed in this OIDC session (both directions), until a
+ * day past the session's absolute timeout: the expiry sweep that tells the apps may run late.
+ */
+async function link(ctx: AppContext, gatehouseSessionId: string, oidcUid: string, ends: Date) {
   const store = ctx.store;
   const now = ctx.deps.now();
+  const exp = new Date(ends.getTime() + SESSION_RECORD_GRACE_MS);
   const existing = await store.oidc.find(LINK_BY_GATEHOUSE, gatehouseSessionId, now);
   const uids = new Set((existing?.payload.uids as string[] | undefined) ?? []);
   uids.add(oidcUid);
@@ -144,8 +176,9 @@ export async function createProvider(ctx: AppContext): Promise<OidcProvider> {
     responseTypes: ["code"],
     pkce: { required: () => true },
     scopes: ["openid", "email", "profile"],
-    // amr and sid are protocol claims: listed so they are supported (and released) at all.
-    claims: { ...SCOPE_CLAIMS, amr: null, sid: null },
+    // sid is a protocol claim: listed so it is supported (and released) at all. amr is released
+    // with the openid scope (SCOPE_CLAIMS): oidc-provider puts only masked claims in tokens.
+    claims: { ...SCOPE_CLAIMS, sid: null },
     // Scope claims in the ID token too, not only at userinfo: apps read who signed in from it.
     conformIdTokenClaims: false,
     features: {
@@ -160,19 +193,24 @@ export async function createProvider(ctx: AppContext): Promise<OidcProvider> {
       IdToken: 3600,
       Interaction: 600,
       Grant: 14 * 24 * 3600,
-      Session: ctx.deps.sessions.absoluteHours * 3600,
+      // Outlives the Gatehouse session by the grace period, so the expiry sweep still finds it to
+      // tell the apps; it is only usable while its Gatehouse session is live (the login check).
+      Session: ctx.deps.sessions.absoluteHours * 3600 + SESSION_RECORD_GRACE_MS / 1000,
     },
     interactions: {
       policy,
       url: (_k: KoaCtx, interaction: { uid: string }) =>
         `${OIDC_PATH}/interaction/${interaction.uid}`,
     },
-    async findAccount(_k: KoaCtx, id: string) {
+    async findAccount(k: KoaCtx, id: string) {
       const user = await store.users.get(id);
       if (user === undefined || user.disabled) return undefined;
       const account = await store.accounts.get(user.accountId);
       if (account === undefined) return undefined;
-      return { accountId: id, claims: async () => userClaims(user, account) };
+      return {
+        accountId: id,
+        claims: async () => ({ ...userClaims(user, account), ...(await signInClaims(ctx, k)) }),
+      };
     },
     // Implicit consent: the clients are the SaaS team's own apps (first party), registered by
     // an admin; the person has already chosen to sign in to them.

@@ -10,6 +10,7 @@ import { activeConnection, ssoEnabled } from "../../domain/discovery.ts";
 import { type MatchRefusal, matchUsers } from "../../domain/matching.ts";
 import type { LoginMessageKey } from "../../domain/messages.ts";
 import type { Account, Connection, User } from "../../domain/model.ts";
+import { type IdpClaims, idpClaimsOf, keepIdpClaims } from "../../domain/oidc.ts";
 import { hashSecret, newSecret } from "../../domain/secrets.ts";
 import { startSession } from "../../domain/sessions.ts";
 import { buildAuthnRequest } from "../../saml/authn-request.ts";
@@ -203,6 +204,8 @@ interface ChooserPayload {
   readonly sessionIndex: string | null;
   readonly sessionNotOnOrAfter: number | null;
   readonly returnTo: string | null;
+  /** The IdP's groups and roles, for the apps (absent from tickets issued before they were kept). */
+  readonly idpClaims?: IdpClaims;
 }
 
 async function acsHandler(
@@ -300,6 +303,7 @@ async function acsHandler(
     sessionIndex: verified.sessionIndex ?? null,
     sessionNotOnOrAfter: verified.sessionNotOnOrAfter?.getTime() ?? null,
     returnTo,
+    idpClaims: idpClaimsOf(verified.attributes),
   };
   if (match.kind === "refused") {
     return ctx.refuse(req, reply, messageForMatchRefusal(match.reason), {
@@ -365,6 +369,7 @@ async function signIn(
     ctx.deps.sessions,
     now,
   );
+  await keepIdpClaims(ctx.store, started.session, facts.idpClaims ?? {});
   await audit(
     ctx.store,
     {
