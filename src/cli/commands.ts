@@ -48,6 +48,10 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "Users of an account: add, list, set, import --csv",
     load: () => import("./commands/user.ts"),
   },
+  client: {
+    summary: "Apps that sign in through Gatehouse (OpenID Connect): add, list, remove",
+    load: () => import("./commands/client.ts"),
+  },
   audit: {
     summary: "Audit events (login attempts, admin changes): tail [--follow]",
     load: () => import("./commands/audit.ts"),

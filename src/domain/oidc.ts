@@ -84,6 +84,11 @@ export function clientView(record: OidcClientRecord): ClientView {
   };
 }
 
+/** Every registered client, oldest first as the store lists them, without secrets. */
+export async function listClients(store: Store): Promise<ClientView[]> {
+  return (await store.oidc.listClients()).map(clientView);
+}
+
 /**
  * Registers a client. The secret is returned once, here, and never again by any API.
  *

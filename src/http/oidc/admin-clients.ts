@@ -8,7 +8,7 @@ import type { Actor } from "../../domain/admin.ts";
 import {
   addClient,
   type ClientInput,
-  clientView,
+  listClients,
   removeClient,
   rotateSigningKeys,
 } from "../../domain/oidc.ts";
@@ -20,9 +20,7 @@ const KEY_RETENTION_MS = 2 * 3600 * 1000;
 export function oidcAdminRoutes(scope: FastifyInstance, ctx: AppContext): void {
   const who = (req: FastifyRequest): Actor => ({ actor: "admin-api", ip: req.ip });
 
-  scope.get("/clients", async () => ({
-    clients: (await ctx.store.oidc.listClients()).map(clientView),
-  }));
+  scope.get("/clients", async () => ({ clients: await listClients(ctx.store) }));
 
   scope.post("/clients", async (req, reply) => {
     const result = await addClient(ctx.store, req.body as ClientInput, who(req), ctx.deps.now());

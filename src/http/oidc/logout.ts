@@ -1,11 +1,12 @@
 /**
  * Logout reaches the apps: when Gatehouse sessions end (local logout, the IdP's SAML logout, an
- * admin disabling the user, RP-initiated logout from another app), every OIDC session they
+ * admin disabling the user, RP-initiated logout from another app, expiry found by the sweep), every OIDC session they
  * signed in ends too, and each app with a back-channel logout URI gets a logout_token (OpenID
  * Connect Back-Channel Logout 1.0, section 2.5) naming the user (`sub`) and the session (`sid`).
  */
 
 import { audit } from "../../domain/audit.ts";
+import { IDP_CLAIMS_RECORD } from "../../domain/oidc.ts";
 import type { EndedSession } from "../../domain/session-events.ts";
 import type { AppContext } from "../context.ts";
 import { LINK_BY_GATEHOUSE, LINK_BY_OIDC, type OidcProvider } from "./provider.ts";
@@ -18,6 +19,7 @@ export function propagateSessionEnds(ctx: AppContext, provider: () => OidcProvid
 
 async function endLinked(ctx: AppContext, provider: OidcProvider, e: EndedSession) {
   const { store } = ctx;
+  await store.oidc.destroy(IDP_CLAIMS_RECORD, e.id);
   const link = await store.oidc.find(LINK_BY_GATEHOUSE, e.id, ctx.deps.now());
   if (link === undefined) return;
   await store.oidc.destroy(LINK_BY_GATEHOUSE, e.id);
