@@ -8,8 +8,20 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { User } from "../../src/domain/model.ts";
 import { keepIdpClaims, publicSid } from "../../src/domain/oidc.ts";
+import { hashSecret } from "../../src/domain/secrets.ts";
 import { startSession } from "../../src/domain/sessions.ts";
-import { type Harness, harness } from "../http/support.ts";
+import { SLO_PATH } from "../../src/http/routes/slo.ts";
+import { buildEntraLogoutRequest } from "../../src/mock-idp/logout.ts";
+import {
+  cookiesOf,
+  entraResponse,
+  type Harness,
+  harness,
+  IDP_KEY,
+  postAcs,
+  startLogin,
+  TENANT,
+} from "../http/support.ts";
 
 const ADMIN = "test-admin-token-0123456789abcdef0123456789";
 
@@ -116,6 +128,31 @@ describe("OpenID Provider", () => {
     await h.close();
     appServer.close();
   });
+
+  /** A SAML login through the ACS (Entra's groups and roles in the assertion), as a browser. */
+  async function samlSignedInBrowser() {
+    const sessionIndex = `_bbbbbbbb-0000-4000-8000-${randomBytes(6).toString("hex")}`;
+    const { id, jar } = await startLogin(h);
+    const res = await postAcs(
+      h,
+      entraResponse(
+        {
+          upn: "adele@contoso.com",
+          mail: "adele@contoso.com",
+          objectId: "22222222-aaaa-4bbb-8ccc-000000000001",
+          groups: ["0e7f9d2a-1111-4222-8333-000000000001", "0e7f9d2a-1111-4222-8333-000000000002"],
+          roles: ["Supervisor"],
+        },
+        { now: new Date(), inResponseTo: id, assertionId: sessionIndex },
+      ),
+      jar,
+    );
+    assert.equal(res.statusCode, 303, res.body.slice(0, 400));
+    const token = cookiesOf(res).gh_session!;
+    const b = browser(base);
+    b.jar.set("gh_session", token);
+    return { b, sessionId: hashSecret(token), sessionIndex };
+  }
 
   async function signedInBrowser() {
     const b = browser(base);
@@ -301,6 +338,78 @@ describe("OpenID Provider", () => {
     assert.ok("http://schemas.openid.net/event/backchannel-logout" in (claims.events as object));
     const events = await h.store.audit.query({ type: "oidc.backchannel_logout" });
     assert.equal(events[0]?.outcome, "success");
+  });
+
+  it("a SAML login releases amr saml and the IdP's groups and roles", async () => {
+    const { b } = await samlSignedInBrowser();
+    const claims = jwtClaims((await codeFlow(b)).id_token);
+    assert.deepEqual(claims.amr, ["saml"]);
+    assert.deepEqual(claims.groups, [
+      "0e7f9d2a-1111-4222-8333-000000000001",
+      "0e7f9d2a-1111-4222-8333-000000000002",
+    ]);
+    assert.deepEqual(claims.roles, ["Supervisor"]);
+  });
+
+  it("tells the app through back-channel logout when the IdP signs the person out (SAML SLO)", async () => {
+    const { b, sessionId, sessionIndex } = await samlSignedInBrowser();
+    const tokens = await codeFlow(b);
+    logoutTokens.length = 0;
+    const request = buildEntraLogoutRequest({
+      tenantId: TENANT,
+      destination: `${base}${SLO_PATH}`,
+      nameId: "adele@contoso.com",
+      sessionIndex,
+      now: new Date(),
+      signingKey: IDP_KEY,
+    });
+    const res = await fetch(request.url, { redirect: "manual" });
+    assert.equal(res.status, 302, await res.clone().text());
+    assert.equal(logoutTokens.length, 1);
+    const claims = jwtClaims(logoutTokens[0]!);
+    assert.equal(claims.sub, user.id);
+    assert.equal(claims.sid, publicSid({ id: sessionId }));
+    assert.equal(claims.aud, client.clientId);
+    const [event] = await h.store.audit.query({ type: "oidc.backchannel_logout", limit: 1 });
+    assert.equal(event?.outcome, "success");
+    assert.equal(event?.detail.endReason, "idp_logout");
+    const info = await fetch(`${base}/oidc/me`, {
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
+    assert.equal(info.status, 401, "the access token was revoked with the session");
+  });
+
+  it("tells the app when the Gatehouse session expires: the sweep ends it (absolute timeout)", async () => {
+    const b = browser(base);
+    const s = await startSession(
+      h.store,
+      user,
+      "password",
+      false,
+      null,
+      { idleMinutes: 30, absoluteHours: 1 / 60 },
+      new Date(),
+    );
+    b.jar.set("gh_session", s.token);
+    await codeFlow(b);
+    logoutTokens.length = 0;
+    // Before the timeout (one minute) the sweep ends nothing of this session.
+    const early = await h.app.sweep(new Date());
+    assert.equal(
+      early.some((x) => x.id === s.session.id),
+      false,
+    );
+    assert.equal(logoutTokens.length, 0);
+    const expired = await h.app.sweep(new Date(Date.now() + 2 * 60_000));
+    const ended = expired.find((x) => x.id === s.session.id);
+    assert.equal(ended?.endReason, "absolute_timeout");
+    assert.ok(logoutTokens.map((t) => jwtClaims(t).sid).includes(publicSid(s.session)));
+    const [event] = await h.store.audit.query({ type: "oidc.backchannel_logout", limit: 1 });
+    assert.equal(event?.detail.endReason, "absolute_timeout");
+    // Reported once: the next sweep does not tell the app again.
+    logoutTokens.length = 0;
+    await h.app.sweep(new Date(Date.now() + 3 * 60_000));
+    assert.equal(logoutTokens.length, 0);
   });
 
   it("tells the app when an admin disables the user", async () => {
