@@ -6,7 +6,7 @@
  * session ends: the person logged out elsewhere, the IdP signed them out, or it expired.
  *
  * node:http only, sessions in memory: small enough to read in one sitting. Run it with
- * `node examples/app/server.ts` (see README.md); tests start it in-process with startExampleApp.
+ * `npx node examples/app/server.ts` (see README.md); tests start it in-process with startExampleApp.
  */
 
 import { randomBytes } from "node:crypto";
