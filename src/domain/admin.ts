@@ -96,6 +96,7 @@ export async function updateAccount(
       );
     }
   }
+  if (settings !== undefined) await requireTestedConnection(store, account, settings, who);
   const updated = await store.accounts.update(
     id,
     {
@@ -117,6 +118,51 @@ export async function updateAccount(
     now,
   );
   return updated;
+}
+
+/**
+ * True when a test login succeeded through the connection since it last changed (Test SSO sets
+ * testedAt and updatedAt together; any later change moves updatedAt past it).
+ */
+export function connectionTested(c: Connection): boolean {
+  return c.testedAt !== null && c.updatedAt.getTime() <= c.testedAt.getTime();
+}
+
+/**
+ * The test gate: Login with SAML cannot be switched on for a role, nor SSO enforced, while the
+ * account's active connection has not passed Test SSO since its last change. The rule, and its
+ * two deliberate limits:
+ * - It guards the switch, not the state: replacing the IdP side of a live connection (a
+ *   certificate rotation) clears testedAt but does not turn SSO off; the connection page then
+ *   asks for a new test and the doctor says why.
+ * - An account with no active connection may have Login with SAML on (createAccount allows it
+ *   too): nothing can sign in through SAML until a connection exists. This is how the operator's
+ *   single-server setup (XCALLY's .env and initialize, `gatehouse init`) and the demo seed work,
+ *   and the operator at the server's shell (actor "cli") is not held to the gate: the gate
+ *   protects the admin API, the admin pages and setup links.
+ */
+async function requireTestedConnection(
+  store: Store,
+  account: Account,
+  next: AccountSettings,
+  who: Actor,
+): Promise<void> {
+  if (who.actor === "cli") return;
+  const switchedOn = ROLES.filter((r) => next.samlLogin[r] && !account.settings.samlLogin[r]);
+  const enforcing = next.ssoEnforced && !account.settings.ssoEnforced;
+  if (switchedOn.length === 0 && !enforcing) return;
+  const connection = (await store.connections.list(account.id)).find((c) => c.active);
+  if (connection === undefined || connectionTested(connection)) return;
+  const what =
+    switchedOn.length > 0
+      ? `Login with SAML cannot be switched on (${switchedOn.join(", ")})`
+      : "SSO cannot be enforced";
+  const since = connection.testedAt === null ? "yet" : "since the connection last changed";
+  throw new AdminError(
+    enforcing && switchedOn.length === 0 ? "settings.ssoEnforced" : "settings.samlLogin",
+    `${what}: no test sign-in has succeeded through "${connection.name}" ${since}. Run Test SSO first (the connection page's "Test sign-in", or step 6 of the setup link), then try again.`,
+    409,
+  );
 }
 
 /** Validates a partial settings object from the outside world and merges it over `base`. */

@@ -5,7 +5,7 @@
  */
 
 import type { VerifiedResponse } from "../saml/response.ts";
-import type { Account, Connection, User } from "./model.ts";
+import type { Account, Connection, Role, User } from "./model.ts";
 import { type Store, StoreConflictError } from "./store.ts";
 
 export const CLAIM_NAME = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name";
@@ -78,14 +78,42 @@ export type MatchRefusal =
   | "role_not_enabled"
   | "multi_login_claim_missing";
 
-/** Which users this login may become. Creates the identity binding on a first single match. */
-export async function matchUsers(
+/**
+ * What a login would do, decided from reads only: the outcome, and the writes the real login
+ * makes on top (an identity binding remembered, a binding's last use, a just-in-time user).
+ * matchUsers applies them; Test SSO shows them without making them.
+ */
+export type MatchPlan =
+  | {
+      readonly kind: "single";
+      readonly user: User;
+      readonly via: "binding" | "email" | "sso_id";
+      /** The subject a first single match by email binds to the user. */
+      readonly bind: string | undefined;
+      /** The binding whose lastUsedAt the login rewrites. */
+      readonly touch: string | undefined;
+    }
+  | {
+      readonly kind: "jit";
+      readonly email: string;
+      readonly role: Role;
+      readonly bind: string | undefined;
+    }
+  | { readonly kind: "choose"; readonly users: readonly User[] }
+  | {
+      readonly kind: "refused";
+      readonly reason: MatchRefusal;
+      readonly detail: Readonly<Record<string, unknown>>;
+    };
+
+/** Which users this login may become, without writing anything (Test SSO's preview). */
+export async function planMatch(
   store: Store,
   account: Account,
   connection: Connection,
   claims: Claims,
   now: Date,
-): Promise<MatchOutcome> {
+): Promise<MatchPlan> {
   const s = account.settings;
   const reading = readEmail(claims, account);
   const subject = stableSubject(claims);
@@ -107,7 +135,7 @@ export async function matchUsers(
       if (reading.email === undefined) return refused("email_claim_missing", base);
       candidates = await store.users.byEmail(account.id, reading.email, s.emailCaseInsensitive);
     }
-    return decide(candidates, enabled, base, true);
+    return decide(candidates, enabled, base, true, undefined);
   }
 
   if (subject !== undefined) {
@@ -119,25 +147,47 @@ export async function matchUsers(
         if (!enabled(user))
           return refused("role_not_enabled", { ...base, userId: user.id, role: user.role });
         // Last use, to the minute (the admin's view of bindings): not a write on every login.
-        if (now.getTime() - binding.lastUsedAt.getTime() >= BINDING_TOUCH_INTERVAL_MS)
-          await store.bindings.touch(binding.id, now);
-        return { kind: "single", user, via: "binding" };
+        const stale = now.getTime() - binding.lastUsedAt.getTime() >= BINDING_TOUCH_INTERVAL_MS;
+        return {
+          kind: "single",
+          user,
+          via: "binding",
+          bind: undefined,
+          touch: stale ? binding.id : undefined,
+        };
       }
     }
   }
 
   if (reading.email === undefined) return refused("email_claim_missing", base);
   const candidates = await store.users.byEmail(account.id, reading.email, s.emailCaseInsensitive);
-  if (candidates.length === 0 && s.jitRole !== null) {
-    const user = await createJitUser(store, account, reading.email, s.jitRole, now);
-    if (subject !== undefined) await bind(store, user.id, connection.id, subject, now);
-    return { kind: "single", user, via: "jit" };
+  if (candidates.length === 0 && s.jitRole !== null)
+    return { kind: "jit", email: reading.email, role: s.jitRole, bind: subject };
+  return decide(candidates, enabled, base, false, subject);
+}
+
+/** Which users this login may become. Creates the identity binding on a first single match. */
+export async function matchUsers(
+  store: Store,
+  account: Account,
+  connection: Connection,
+  claims: Claims,
+  now: Date,
+): Promise<MatchOutcome> {
+  const plan = await planMatch(store, account, connection, claims, now);
+  switch (plan.kind) {
+    case "single":
+      if (plan.touch !== undefined) await store.bindings.touch(plan.touch, now);
+      if (plan.bind !== undefined) await bind(store, plan.user.id, connection.id, plan.bind, now);
+      return { kind: "single", user: plan.user, via: plan.via };
+    case "jit": {
+      const user = await createJitUser(store, account, plan.email, plan.role, now);
+      if (plan.bind !== undefined) await bind(store, user.id, connection.id, plan.bind, now);
+      return { kind: "single", user, via: "jit" };
+    }
+    default:
+      return plan;
   }
-  const outcome = decide(candidates, enabled, base, false);
-  if (outcome.kind === "single" && subject !== undefined) {
-    await bind(store, outcome.user.id, connection.id, subject, now);
-  }
-  return outcome;
 }
 
 /**
@@ -163,7 +213,8 @@ function decide(
   enabled: (u: User) => boolean,
   base: Record<string, unknown>,
   multiLogin: boolean,
-): MatchOutcome {
+  subject: string | undefined,
+): MatchPlan {
   const live = candidates.filter((u) => !u.disabled);
   if (candidates.length > 0 && live.length === 0) {
     return refused("user_disabled", { ...base, userIds: candidates.map((u) => u.id) });
@@ -174,13 +225,23 @@ function decide(
     return refused("role_not_enabled", { ...base, roles: live.map((u) => u.role) });
   }
   if (allowed.length === 1) {
-    return { kind: "single", user: allowed[0]!, via: multiLogin ? "sso_id" : "email" };
+    // Multi-login never binds: one IdP identity stands for several users by design.
+    return {
+      kind: "single",
+      user: allowed[0]!,
+      via: multiLogin ? "sso_id" : "email",
+      bind: multiLogin ? undefined : subject,
+      touch: undefined,
+    };
   }
   if (multiLogin) return { kind: "choose", users: allowed };
   return refused("duplicate_users", { ...base, usernames: allowed.map((u) => u.username) });
 }
 
-function refused(reason: MatchRefusal, detail: Record<string, unknown>): MatchOutcome {
+function refused(
+  reason: MatchRefusal,
+  detail: Record<string, unknown>,
+): MatchPlan & MatchOutcome & { kind: "refused" } {
   return { kind: "refused", reason, detail };
 }
 
