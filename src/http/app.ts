@@ -21,6 +21,7 @@ import { adminPageRoutes } from "./routes/admin-pages.ts";
 import { pageRoutes } from "./routes/pages.ts";
 import { passwordRoutes } from "./routes/password.ts";
 import { samlRoutes } from "./routes/saml.ts";
+import { setupRoutes } from "./routes/setup.ts";
 import { sloRoutes } from "./routes/slo.ts";
 import { createViews } from "./views.ts";
 
@@ -117,6 +118,7 @@ export async function buildApp(
   sloRoutes(app, ctx);
   adminApiRoutes(app, ctx);
   adminPageRoutes(app, ctx);
+  setupRoutes(app, ctx);
   oidcRoutes(app, ctx);
   for (const plugin of extraRoutes) await plugin(app, ctx);
   // Through ctx.store: an expiry the sweep finds is reported like any other session end.

@@ -35,6 +35,7 @@ import {
   spValues,
   withSamlFields,
 } from "./admin-shared.ts";
+import { setupLinkApiRoutes } from "./setup.ts";
 
 export const ADMIN_API_PREFIX = "/admin/api";
 const ACTOR = "admin-api";
@@ -187,6 +188,7 @@ async function adminApi(scope: FastifyInstance, ctx: AppContext): Promise<void> 
   // ------------------------------------------------------------------------------- accounts
 
   oidcAdminRoutes(scope, ctx);
+  setupLinkApiRoutes(scope, ctx);
 
   scope.get("/accounts", async () => ({ accounts: await store.accounts.list() }));
 

@@ -13,19 +13,19 @@ import type { Account, Connection, User } from "../../domain/model.ts";
 import { type IdpClaims, idpClaimsOf, keepIdpClaims } from "../../domain/oidc.ts";
 import { hashSecret, newSecret } from "../../domain/secrets.ts";
 import { startSession } from "../../domain/sessions.ts";
-import { buildAuthnRequest } from "../../saml/authn-request.ts";
 import { SamlError, type SamlErrorCode } from "../../saml/errors.ts";
 import { decodeMessage } from "../../saml/message.ts";
 import { renderSpMetadata } from "../../saml/metadata.ts";
 import { SAML_ASSERTION_NS } from "../../saml/namespaces.ts";
-import { type VerifiedResponse, validateResponse } from "../../saml/response.ts";
+import type { VerifiedResponse } from "../../saml/response.ts";
 import { parseXml } from "../../saml/xml/parse.ts";
 import { child, directText } from "../../saml/xml/tree.ts";
 import { type AppContext, safeReturnPath } from "../context.ts";
 import { CHOOSER_COOKIE, cookieOptions, LOGIN_REQUEST_COOKIE } from "../cookies.ts";
+import { beginLogin, MAX_RESPONSE_BYTES, validateAtAcs } from "./saml-flow.ts";
+import { TEST_MARK_KIND, testCallback, testMarkHash } from "./test-sso.ts";
 
 export const ACS_PATH = "/api/auth/saml/callback";
-const MAX_RESPONSE_BYTES = 256 * 1024;
 const CHOOSER_TTL_MS = 5 * 60_000;
 
 /** Which of Netcore's messages a refusal of the SAML core shows. */
@@ -92,33 +92,12 @@ export function samlRoutes(app: FastifyInstance, ctx: AppContext): void {
     }
     const loginHint =
       typeof q.login_hint === "string" && q.login_hint.length <= 320 ? q.login_hint : undefined;
-    const signing =
-      connection.signRequests && ctx.deps.spKey !== undefined
-        ? { privateKey: ctx.deps.spKey.privateKey }
-        : undefined;
-    const request = buildAuthnRequest({
-      spEntityId: connection.spEntityId,
-      acsUrl: connection.acsUrl,
-      destination: connection.ssoUrl,
+    const request = await beginLogin(
+      ctx,
+      reply,
+      connection,
+      { loginHint, returnTo: safeReturnPath(q.return_to) ?? null },
       now,
-      ...(loginHint === undefined ? {} : { loginHint }),
-      ...(signing === undefined ? {} : { signing }),
-    });
-    const nonce = newSecret();
-    const ttlMs = ctx.deps.loginRequestTtlMinutes * 60_000;
-    await store.pendingRequests.put({
-      id: request.id,
-      connectionId: connection.id,
-      browserHash: hashSecret(nonce),
-      returnTo: safeReturnPath(q.return_to) ?? null,
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + ttlMs),
-    });
-    // Binds the request to this browser (login CSRF): the ACS consumes it only with this nonce.
-    reply.setCookie(
-      LOGIN_REQUEST_COOKIE,
-      `${request.id}~${nonce}`,
-      cookieOptions(ctx.deps.publicUrl, "cross-site", ttlMs / 1000),
     );
     return reply.header("cache-control", "no-store").redirect(request.url, 302);
   });
@@ -235,6 +214,13 @@ async function acsHandler(
     reply.clearCookie(LOGIN_REQUEST_COOKIE, cookieOptions(ctx.deps.publicUrl, "cross-site"));
   }
 
+  // A Test SSO login comes back to the same Reply URL (Entra posts nowhere else): the request
+  // it answers carries the test mark, and the test shows its result instead of signing in.
+  if (pending !== undefined) {
+    const mark = await store.tokens.consume(testMarkHash(pending.id), TEST_MARK_KIND, now);
+    if (mark !== undefined) return testCallback(ctx, req, reply, pending, mark, samlResponse);
+  }
+
   const { connectionId } = (req.params ?? {}) as { connectionId?: string };
   let connection: Connection | undefined;
   if (pending !== undefined) connection = await store.connections.get(pending.connectionId);
@@ -260,27 +246,7 @@ async function acsHandler(
 
   let verified: VerifiedResponse;
   try {
-    const runtime = ctx.runtime(connection);
-    verified = await validateResponse(samlResponse, {
-      idpCertificates: runtime.certificates,
-      idpEntityId: connection.idpEntityId,
-      spEntityId: connection.spEntityId,
-      acsUrl: connection.acsUrl,
-      expectedRequestId: pending?.id,
-      allowUnsolicited: account.settings.allowIdpInitiated,
-      now,
-      clockSkewSeconds: ctx.deps.clockSkewSeconds,
-      algorithms: { allowSha1: connection.allowSha1 },
-      spDecryptionKeys: ctx.deps.spKey === undefined ? [] : [ctx.deps.spKey.privateKey],
-      // The core's key joins Issuer and Assertion ID with U+0000 (never in XML text, so never
-      // ambiguous); PostgreSQL's text cannot hold U+0000, so the store gets its SHA-256.
-      replayCache: {
-        consume: (key, expiresAt) => store.replay.consume(`acs:${hashSecret(key)}`, expiresAt, now),
-      },
-      maxBytes: MAX_RESPONSE_BYTES,
-      requireSignedAssertion: connection.requireSignedAssertion,
-      requireSignedResponse: connection.requireSignedResponse,
-    });
+    verified = await validateAtAcs(ctx, connection, account, samlResponse, pending?.id, now);
   } catch (e) {
     if (!(e instanceof SamlError)) throw e;
     return ctx.refuse(req, reply, messageForSamlError(e.code), {
