@@ -44,6 +44,10 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "IdP connections: import (metadata file/URL or typed), list, show, deactivate",
     load: () => import("./commands/connection.ts"),
   },
+  "setup-link": {
+    summary: "Links that let a customer's IT admin connect their IdP alone: create, list, revoke",
+    load: () => import("./commands/setup-link.ts"),
+  },
   user: {
     summary: "Users of an account: add, list, set, import --csv",
     load: () => import("./commands/user.ts"),
