@@ -16,6 +16,7 @@ import {
   type Actor,
   AdminError,
   addUser,
+  connectionTested,
   createAccount,
   createConnection,
   importUsersCsv,
@@ -28,9 +29,12 @@ import {
   updateUser,
 } from "../../domain/admin.ts";
 import { audit } from "../../domain/audit.ts";
+import { diagnose } from "../../domain/doctor.ts";
 import { type Account, type AccountSettings, ROLES, type Role } from "../../domain/model.ts";
 import { type RollbackResult, rollbackSso } from "../../domain/rollback.ts";
 import { constantTimeEqual, hashSecret, newSecret } from "../../domain/secrets.ts";
+import { createSetupLink, listSetupLinks, revokeSetupLink } from "../../domain/setup-links.ts";
+import { latestFailure } from "../../domain/test-sso.ts";
 import type { AppContext } from "../context.ts";
 import { cookieOptions } from "../cookies.ts";
 import {
@@ -41,6 +45,7 @@ import {
   spValues,
   withSamlFields,
 } from "./admin-shared.ts";
+import { startTest } from "./test-sso.ts";
 
 export const ADMIN_SESSION_COOKIE = "gh_admin";
 export const ADMIN_SESSION_KIND = "admin-session";
@@ -63,6 +68,7 @@ const NOTICES: Record<string, string> = {
   enabled: "User enabled.",
   disabled: "User disabled and signed out.",
   binding: "Identity binding removed: the next SSO login matches this user by email again.",
+  "setup-link-revoked": "Setup link revoked: it no longer opens the setup page.",
 };
 
 type Body = Record<string, unknown>;
@@ -269,6 +275,7 @@ async function adminPages(scope: FastifyInstance, ctx: AppContext): Promise<void
       sp: spValues(ctx, c),
     }));
     const users = (await store.users.list(account.id)).map(publicUser);
+    const setupLinks = await listSetupLinks(store, account.id, at);
     return render(
       req,
       reply,
@@ -282,6 +289,7 @@ async function adminPages(scope: FastifyInstance, ctx: AppContext): Promise<void
         certWarnDays: CERT_WARN_DAYS,
         userForm: {},
         connectionForm: {},
+        setupLinks,
         ...extra,
       },
       status,
@@ -387,6 +395,29 @@ async function adminPages(scope: FastifyInstance, ctx: AppContext): Promise<void
     })),
   );
 
+  scope.post<{ Params: Params }>("/accounts/:id/setup-links", async (req, reply) =>
+    onAccount(req, reply, async (account) => {
+      const hours = Number(text(req.body, "expiresInHours") || "72");
+      const { token } = await createSetupLink(
+        store,
+        account.id,
+        { expiresInHours: hours },
+        who(req),
+        now(),
+      );
+      return { newSetupLink: ctx.url(`/setup/${token}`) };
+    }),
+  );
+
+  scope.post<{ Params: Params & { linkId: string } }>(
+    "/accounts/:id/setup-links/:linkId/revoke",
+    async (req, reply) =>
+      onAccount(req, reply, async (account) => {
+        await revokeSetupLink(store, account.id, req.params.linkId, who(req), now());
+        return "setup-link-revoked";
+      }),
+  );
+
   scope.get<{ Params: Params }>("/accounts/:id/rollback", async (req, reply) => {
     const account = await requireAccount(store, req.params.id);
     const users = (await store.users.list(account.id)).filter((u) => !u.disabled);
@@ -432,6 +463,17 @@ async function adminPages(scope: FastifyInstance, ctx: AppContext): Promise<void
   ) {
     const connection = await requireConnection(store, id);
     const account = await requireAccount(store, connection.accountId);
+    const sp = spValues(ctx, connection);
+    const lastFailure = await latestFailure(store, connection);
+    const findings = diagnose({
+      connection,
+      sp: { identifier: sp.identifier, replyUrl: sp.replyUrl, logoutUrl: sp.logoutUrl },
+      otherConnections: (await store.connections.listActive()).filter(
+        (c) => c.id !== connection.id,
+      ),
+      ...(lastFailure === undefined ? {} : { lastFailure }),
+      now: now(),
+    });
     return render(
       req,
       reply,
@@ -440,6 +482,8 @@ async function adminPages(scope: FastifyInstance, ctx: AppContext): Promise<void
       {
         account,
         connection,
+        findings,
+        tested: connectionTested(connection),
         certificates: certificateViews(connection, now()),
         sp: spValues(ctx, connection),
         certWarnDays: CERT_WARN_DAYS,
@@ -453,6 +497,16 @@ async function adminPages(scope: FastifyInstance, ctx: AppContext): Promise<void
   scope.get<{ Params: Params }>("/connections/:id", async (req, reply) =>
     connectionPage(req, reply, req.params.id),
   );
+
+  // Test SSO from the connection page: the result opens in the new tab the button opened.
+  scope.get<{ Params: Params }>("/connections/:id/test", async (req, reply) => {
+    const connection = await requireConnection(store, req.params.id);
+    return startTest(ctx, reply, connection, {
+      connectionId: connection.id,
+      origin: "admin",
+      linkId: null,
+    });
+  });
 
   scope.post<{ Params: Params }>("/connections/:id", async (req, reply) => {
     const existing = await requireConnection(store, req.params.id);
