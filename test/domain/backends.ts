@@ -88,9 +88,23 @@ const postgresUnreachable = skipPostgres
       (error: unknown) => String(error),
     );
 
-/** Declares `suite` once per backend, each test opening a fresh store with `open`. */
-export function onEachBackend(suite: (open: () => Promise<Backend>) => void): void {
-  describe("on SQLite", () => suite(openSqlite));
+/** Runs `run` on a fresh store of one backend, closed (and its data removed) afterwards. */
+export type WithStore = (run: (b: Backend) => Promise<void>) => Promise<void>;
+
+function withStore(open: () => Promise<Backend>): WithStore {
+  return async (run) => {
+    const b = await open();
+    try {
+      await run(b);
+    } finally {
+      await b.close();
+    }
+  };
+}
+
+/** Declares `suite` once per backend; each test takes a fresh store through `withStore`. */
+export function onEachBackend(suite: (withStore: WithStore) => void): void {
+  describe("on SQLite", () => suite(withStore(openSqlite)));
   describe("on PostgreSQL", { skip: skipPostgres && "GATEHOUSE_SKIP_POSTGRES=1" }, () => {
     if (postgresUnreachable !== undefined) {
       it("PostgreSQL is reachable", () => {
@@ -101,6 +115,6 @@ export function onEachBackend(suite: (open: () => Promise<Backend>) => void): vo
       });
       return;
     }
-    suite(openPostgres);
+    suite(withStore(openPostgres));
   });
 }

@@ -17,7 +17,7 @@ import {
   setupActor,
 } from "../../src/domain/setup-links.ts";
 import type { Store } from "../../src/domain/store.ts";
-import { type Backend, onEachBackend } from "./backends.ts";
+import { onEachBackend } from "./backends.ts";
 
 const HOUR_MS = 3_600_000;
 /** On the hour: the open-audit window is the clock hour that contains `now`. */
@@ -50,16 +50,7 @@ async function openEvents(store: Store, outcome: "success" | "failure"): Promise
   return (await events(store, "setup_link.open")).filter((e) => e.outcome === outcome);
 }
 
-onEachBackend((open) => {
-  async function withStore(run: (b: Backend) => Promise<void>): Promise<void> {
-    const b = await open();
-    try {
-      await run(b);
-    } finally {
-      await b.close();
-    }
-  }
-
+onEachBackend((withStore) => {
   describe("creating a link", () => {
     it("issues 256 random bits as 43 base64url characters and stores only their SHA-256", () =>
       withStore(async ({ store, rows }) => {
