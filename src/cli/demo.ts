@@ -17,6 +17,13 @@
  *   demo-enforced  "Demo Enforced SSO": SSO enforced
  *     frank        frank@demo.test, user, has a password that is refused
  *     breakglass   admin@demo.test, break-glass admin, password BREAKGLASS_PASSWORD
+ *   demo-setup     "Demo Setup": no connection yet, SSO off; `gatehouse start` prints a setup
+ *                  link for it, so a newcomer plays the customer's IT admin (metadata, check,
+ *                  Test SSO, turn SSO on) against the mock IdP, whose app for it already has
+ *                  the account's default Identifier and Reply URL
+ *     judy         judy@demo.test, user (only in this account, so discovery finds it alone)
+ *     grace        ggordon@demo.onmicrosoft.com, admin: known here by her UPN, so Test SSO
+ *                  suggests reading the email from the name claim
  *
  * At the mock IdP every user's password is MOCK_IDP_PASSWORD; erin@demo.test exists there but
  * not in Gatehouse ("This email is not configured for SSO."), and heidi@demo.test is not
@@ -36,9 +43,11 @@ import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Actor, addUser, createAccount, createConnection } from "../domain/admin.ts";
 import type { Account, AccountSettings, Role } from "../domain/model.ts";
+import { createSetupLink, SETUP_LINK_MAX_HOURS } from "../domain/setup-links.ts";
 import type { Store } from "../domain/store.ts";
 import type { RoutePlugin } from "../http/app.ts";
 import {
+  appIdOf,
   type MockIdpApp,
   type MockIdpOptions,
   type MockIdpUser,
@@ -75,6 +84,8 @@ interface DemoAccount {
    * not tell them apart; only the main account uses it.
    */
   readonly sharedAcs: boolean;
+  /** False: no connection is made; the setup link makes it (the mock IdP knows the app). */
+  readonly connected?: boolean;
   readonly users: readonly DemoUser[];
 }
 
@@ -128,7 +139,21 @@ export const DEMO_ACCOUNTS: readonly DemoAccount[] = [
       },
     ],
   },
+  {
+    name: "demo-setup",
+    displayName: "Demo Setup",
+    settings: {},
+    sharedAcs: true,
+    connected: false,
+    users: [
+      { username: "judy", email: "judy@demo.test", role: "user" },
+      { username: "grace", email: "ggordon@demo.onmicrosoft.com", role: "admin" },
+    ],
+  },
 ];
+
+/** The account `gatehouse start` prints a setup link for. */
+export const DEMO_SETUP_ACCOUNT = "demo-setup";
 
 /** The people at the mock IdP (Entra users of the demo tenant). */
 export const DEMO_IDP_USERS: readonly MockIdpUser[] = [
@@ -142,6 +167,7 @@ export const DEMO_IDP_USERS: readonly MockIdpUser[] = [
   { ...idpUser("grace", "Grace", "Gordon"), upn: "ggordon@demo.onmicrosoft.com" },
   { ...idpUser("heidi", "Heidi", "Hayes"), notAssigned: true },
   idpUser("admin", "Break-glass", "Admin"),
+  idpUser("judy", "Judy", "Jensen"),
 ];
 
 function idpUser(local: string, givenName: string, surname: string): MockIdpUser {
@@ -206,6 +232,19 @@ export async function seedDemo(store: Store, options: SeedDemoOptions): Promise<
       ));
     accounts[spec.name] = account;
 
+    if (spec.connected === false) {
+      // The values the setup page shows for an account without a connection (defaultSpValues
+      // in src/http/routes/admin-shared.ts): the IT admin "pasted" them into the mock IdP.
+      apps.push({
+        spEntityId: `${publicUrl}/saml/${spec.name}`,
+        acsUrl: `${publicUrl}${ACS_PATH}`,
+        sloUrl: `${publicUrl}${SLO_PATH}`,
+        name: spec.displayName,
+      });
+      await addDemoUsers(store, account, spec.users, now);
+      continue;
+    }
+
     const spEntityId = `${publicUrl}/sp/${spec.name}`;
     const wanted = {
       idpEntityId: idp.entityId,
@@ -249,22 +288,7 @@ export async function seedDemo(store: Store, options: SeedDemoOptions): Promise<
       name: spec.displayName,
     });
 
-    for (const u of spec.users) {
-      if ((await store.users.byUsername(account.id, u.username)) !== undefined) continue;
-      await addUser(
-        store,
-        account.id,
-        {
-          username: u.username,
-          email: u.email,
-          role: u.role,
-          ...(u.password === undefined ? {} : { password: u.password }),
-          ...(u.breakGlass === undefined ? {} : { breakGlass: u.breakGlass }),
-        },
-        WHO,
-        now,
-      );
-    }
+    await addDemoUsers(store, account, spec.users, now);
   }
 
   const mockIdpOptions: MockIdpOptions = {
@@ -278,7 +302,48 @@ export async function seedDemo(store: Store, options: SeedDemoOptions): Promise<
     now: options.now,
     showDemoUsers: true,
   };
-  return { mockIdpOptions, summary: demoSummary(publicUrl, idp.myApps), accounts };
+  const setupApp = apps[DEMO_ACCOUNTS.findIndex((a) => a.name === DEMO_SETUP_ACCOUNT)]!;
+  const summary = demoSummary(publicUrl, idp.myApps, idp.metadata(appIdOf(setupApp)));
+  return { mockIdpOptions, summary, accounts };
+}
+
+async function addDemoUsers(
+  store: Store,
+  account: Account,
+  users: readonly DemoUser[],
+  now: Date,
+): Promise<void> {
+  for (const u of users) {
+    if ((await store.users.byUsername(account.id, u.username)) !== undefined) continue;
+    await addUser(
+      store,
+      account.id,
+      {
+        username: u.username,
+        email: u.email,
+        role: u.role,
+        ...(u.password === undefined ? {} : { password: u.password }),
+        ...(u.breakGlass === undefined ? {} : { breakGlass: u.breakGlass }),
+      },
+      WHO,
+      now,
+    );
+  }
+}
+
+/**
+ * A fresh setup link for the demo-setup account (a week), for `gatehouse start` to print: the
+ * token is shown once, so each start makes one; the old ones expire on their own.
+ */
+export async function demoSetupLink(store: Store, publicUrl: string, now: Date): Promise<string> {
+  const { token } = await createSetupLink(
+    store,
+    DEMO_SETUP_ACCOUNT,
+    { expiresInHours: SETUP_LINK_MAX_HOURS },
+    WHO,
+    now,
+  );
+  return `${publicUrl.replace(/\/+$/, "")}/setup/${token}`;
 }
 
 /** Mounts the mock IdP; the CLI passes it to buildApp in demo mode only. */
@@ -339,7 +404,7 @@ function readKeyPair(keyPath: string, crtPath: string): DemoIdpKey {
   };
 }
 
-function demoSummary(publicUrl: string, myApps: string): string {
+function demoSummary(publicUrl: string, myApps: string, idpMetadata: string): string {
   return [
     "Demo mode: a demo account and a mock identity provider (an Entra ID look-alike).",
     "Never expose demo mode to a network: its passwords are printed here.",
@@ -362,5 +427,9 @@ function demoSummary(publicUrl: string, myApps: string): string {
     "  grace@demo.test                              her UPN differs from her mail: matched by mail",
     "  heidi@demo.test                              not assigned to the app at the IdP",
     "  My Apps, a tile                              IdP-initiated login",
+    "",
+    "Set up SSO as a customer's IT admin would (account demo-setup, the link below):",
+    `  download the mock IdP's metadata at ${idpMetadata}`,
+    "  and upload it in step 5; test as grace (UPN differs from mail), then as judy.",
   ].join("\n");
 }

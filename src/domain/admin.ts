@@ -338,6 +338,8 @@ export async function createConnection(
   input: ConnectionInput,
   who: Actor,
   now: Date,
+  /** A setup link's replacement for a live connection is created inactive (a draft). */
+  options: { active?: boolean } = {},
 ): Promise<{ connection: Connection; warnings: string[] }> {
   // An account may be named by id or name; everything below uses the id.
   accountId = (await requireAccount(store, accountId)).id;
@@ -346,7 +348,7 @@ export async function createConnection(
     {
       accountId,
       name: input.name?.trim() || "Entra ID",
-      active: true,
+      active: options.active ?? true,
       idpEntityId: fields.idpEntityId!,
       ssoUrl: fields.ssoUrl!,
       sloUrl: fields.sloUrl ?? null,
@@ -370,7 +372,7 @@ export async function createConnection(
       connectionId: connection.id,
       actor: who.actor,
       ip: who.ip ?? null,
-      detail: { idpEntityId: connection.idpEntityId, warnings },
+      detail: { idpEntityId: connection.idpEntityId, active: connection.active, warnings },
     },
     now,
   );

@@ -125,9 +125,9 @@ function suggest(
   const users = first.users.join(", ");
   if (first.source === "name" || first.source === "nameid") {
     // Aircall's fix: the app knows people by their UPN, Entra sends their mail.
-    return `${found}, but the ${first.label} ${first.value} matches ${users}. Set the email claim to "${first.source}" in General Settings, or in Entra, Attributes & Claims, change the emailaddress claim's Source attribute to user.userprincipalname.`;
+    return `${found}, but the ${first.label} ${first.value} matches ${users}. Either read the email from the ${first.label} ("${first.source}": step 6 of the setup page, or the account's General Settings), or in Entra, Attributes & Claims, change the emailaddress claim's Source attribute to user.userprincipalname.`;
   }
-  return `${found}, but the ${first.label} ${first.value} matches ${users}. Set the email claim to "${first.source}" in General Settings.`;
+  return `${found}, but the ${first.label} ${first.value} matches ${users}. Read the email from the ${first.label} ("${first.source}": step 6 of the setup page, or the account's General Settings).`;
 }
 
 /** What the real login would do, in a sentence. */

@@ -8,10 +8,12 @@ import { after, before, describe, it } from "node:test";
 import {
   DEMO_ACCOUNTS,
   DEMO_IDP_USERS,
+  DEMO_SETUP_ACCOUNT,
   DEMO_TENANT_ID,
   loadDemoIdpKey,
   seedDemo,
 } from "../../src/cli/demo.ts";
+import { ssoEnabled } from "../../src/domain/discovery.ts";
 import { verifyPassword } from "../../src/domain/passwords.ts";
 import type { Store } from "../../src/domain/store.ts";
 import { readCertificate } from "../../src/saml/certs.ts";
@@ -32,10 +34,10 @@ describe("seedDemo", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("creates the demo accounts, users and one connection each to the mock IdP", async () => {
+  it("creates the demo accounts, users and one connection each to the mock IdP (none for demo-setup)", async () => {
     const seed = await seedDemo(store, { publicUrl: PUBLIC_URL, now, dataDir: dir });
     const names = (await store.accounts.list()).map((a) => a.name).sort();
-    assert.deepEqual(names, ["demo", "demo-enforced", "demo-multi"]);
+    assert.deepEqual(names, ["demo", "demo-enforced", "demo-multi", "demo-setup"]);
     const demo = seed.accounts.demo!;
     assert.equal(demo.displayName, "Demo Company");
     assert.equal(demo.settings.allowIdpInitiated, true);
@@ -75,9 +77,17 @@ describe("seedDemo", () => {
     const connections = [];
     for (const spec of DEMO_ACCOUNTS) {
       const [c] = await store.connections.list(seed.accounts[spec.name]!.id);
-      connections.push([c!.spEntityId, c!.acsUrl]);
+      if (spec.connected === false) {
+        // Not connected: the app has the values the setup page shows for the account.
+        assert.equal(c, undefined);
+        connections.push([
+          `${PUBLIC_URL}/saml/${spec.name}`,
+          `${PUBLIC_URL}/api/auth/saml/callback`,
+        ]);
+      } else connections.push([c!.spEntityId, c!.acsUrl]);
     }
     assert.deepEqual(apps, connections);
+    assert.equal(ssoEnabled(seed.accounts[DEMO_SETUP_ACCOUNT]!), false);
     assert.equal(seed.mockIdpOptions.users, DEMO_IDP_USERS);
     assert.match(seed.summary, /alice@demo\.test/);
     assert.match(seed.summary, /dave-demo-password/);

@@ -9,7 +9,13 @@ import { buildApp, type RoutePlugin } from "../../http/app.ts";
 import { fetchMetadata } from "../../http/routes/admin-shared.ts";
 import { createMailer } from "../../mail/mailer.ts";
 import { type CliIo, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, parseCommandLine } from "../command.ts";
-import { DEMO_DEFAULT_ACCOUNT, type DemoSeed, demoRoutes, seedDemo } from "../demo.ts";
+import {
+  DEMO_DEFAULT_ACCOUNT,
+  type DemoSeed,
+  demoRoutes,
+  demoSetupLink,
+  seedDemo,
+} from "../demo.ts";
 import {
   adminCommand,
   appDeps,
@@ -119,6 +125,8 @@ interface Prepared {
   readonly routes: RoutePlugin[];
   readonly defaultAccountName: string;
   readonly demo?: DemoSeed;
+  /** The demo-setup account's setup link, made at each start (its token is shown once). */
+  readonly demoSetupUrl?: string;
   readonly singleServer: readonly string[];
 }
 
@@ -126,6 +134,7 @@ async function prepare(config: Config, store: Store, io: CliIo): Promise<Prepare
   const routes: RoutePlugin[] = [];
   const singleServer: string[] = [];
   let demo: DemoSeed | undefined;
+  let demoSetupUrl: string | undefined;
   if (config.mockIdp) {
     const dataDir =
       config.database.kind === "sqlite" && config.database.path !== ":memory:"
@@ -138,6 +147,7 @@ async function prepare(config: Config, store: Store, io: CliIo): Promise<Prepare
       warn: (m) => io.stderr(`warning: ${m}\n`),
     });
     routes.push(demoRoutes(demo.mockIdpOptions));
+    demoSetupUrl = await demoSetupLink(store, config.publicUrl, io.now());
   }
   if (config.saml !== undefined) {
     const r = await applySingleServer(store, config, config.saml, io.now(), { reactivate: false });
@@ -151,7 +161,13 @@ async function prepare(config: Config, store: Store, io: CliIo): Promise<Prepare
   // The "Login with SAML" button: the single-server account when configured, else the demo's.
   const defaultAccountName =
     config.saml === undefined && demo !== undefined ? DEMO_DEFAULT_ACCOUNT : config.defaultAccount;
-  return { routes, defaultAccountName, ...(demo === undefined ? {} : { demo }), singleServer };
+  return {
+    routes,
+    defaultAccountName,
+    ...(demo === undefined ? {} : { demo }),
+    ...(demoSetupUrl === undefined ? {} : { demoSetupUrl }),
+    singleServer,
+  };
 }
 
 function banner(config: Config, p: Prepared): string {
@@ -173,6 +189,7 @@ function banner(config: Config, p: Prepared): string {
     lines.push("", "Single-server setup (SAML_*):", ...p.singleServer.map((l) => `  ${l}`));
   }
   if (p.demo !== undefined) lines.push("", p.demo.summary);
+  if (p.demoSetupUrl !== undefined) lines.push(`  ${p.demoSetupUrl}`);
   lines.push("", "Stop with Ctrl-C.", "");
   return `${lines.join("\n")}\n`;
 }

@@ -15,12 +15,19 @@ import {
   AdminError,
   connectionTested,
   createConnection,
+  setConnectionActive,
   updateAccount,
   updateConnection,
 } from "../../domain/admin.ts";
 import { ssoEnabled } from "../../domain/discovery.ts";
 import { diagnose, type Finding } from "../../domain/doctor.ts";
-import { type Account, type Connection, ROLES, type Role } from "../../domain/model.ts";
+import {
+  type Account,
+  type Connection,
+  type EmailSource,
+  ROLES,
+  type Role,
+} from "../../domain/model.ts";
 import {
   createSetupLink,
   listSetupLinks,
@@ -53,7 +60,11 @@ const BLOCKING = new Set([
 ]);
 const NOTICES: Record<string, string> = {
   metadata: "Your IdP's metadata is saved. Check the findings below, then run a test sign-in.",
+  draft:
+    "Your IdP's metadata is saved as a replacement connection. Sign-ins keep using the current one until the replacement passes a test sign-in and you switch to it in step 7.",
+  "email-claim": "Saved. Run the test sign-in again to check that it now matches your users.",
   enabled: "SSO is on. People sign in with their IdP account from now on.",
+  switched: "Switched: sign-ins now go through the new connection.",
 };
 
 type Params = { token: string };
@@ -91,9 +102,28 @@ export function setupRoutes(app: FastifyInstance, ctx: AppContext): void {
     return undefined;
   }
 
+  /**
+   * The connection this link sets up, and the live one (SSO on through an active connection).
+   * While SSO is live, whatever the link uploads goes into an inactive draft that takes over
+   * only at step 7, after its own test: a link never points live sign-ins at an untested IdP.
+   */
+  async function target(
+    account: Account,
+  ): Promise<{ connection: Connection | undefined; live: Connection | undefined }> {
+    const all = [...(await store.connections.list(account.id))].sort(
+      (a, b) => a.createdAt.getTime() - b.createdAt.getTime(),
+    );
+    const active = all.find((c) => c.active);
+    const live = active !== undefined && ssoEnabled(account) ? active : undefined;
+    if (live === undefined) return { connection: active ?? all[all.length - 1], live };
+    const draft = all.findLast(
+      (c) => !c.active && c.createdAt.getTime() > live.createdAt.getTime(),
+    );
+    return { connection: draft ?? live, live };
+  }
+
   async function currentConnection(account: Account): Promise<Connection | undefined> {
-    const all = await store.connections.list(account.id);
-    return all.find((c) => c.active) ?? all[all.length - 1];
+    return (await target(account)).connection;
   }
 
   function ourValues(
@@ -113,7 +143,10 @@ export function setupRoutes(app: FastifyInstance, ctx: AppContext): void {
   }
 
   async function doctorFor(connection: Connection, sp: SpValues) {
-    const others = (await store.connections.listActive()).filter((c) => c.id !== connection.id);
+    // A draft shares its Identifier with the live connection it replaces, by design.
+    const others = (await store.connections.listActive()).filter(
+      (c) => c.id !== connection.id && (connection.active || c.accountId !== connection.accountId),
+    );
     const lastFailure = await latestFailure(store, connection);
     return diagnose({
       connection,
@@ -133,7 +166,7 @@ export function setupRoutes(app: FastifyInstance, ctx: AppContext): void {
   ): Promise<FastifyReply> {
     const { token } = req.params;
     const account = (await store.accounts.get(link.account.id)) ?? link.account;
-    const connection = await currentConnection(account);
+    const { connection, live } = await target(account);
     const sp = ourValues(account, connection, token);
     const findings = connection === undefined ? [] : await doctorFor(connection, sp);
     const lastTest =
@@ -158,6 +191,9 @@ export function setupRoutes(app: FastifyInstance, ctx: AppContext): void {
         appName: `${account.name}-gatehouse`,
         expiresAt: link.expiresAt,
         connection,
+        live,
+        draft: connection !== undefined && live !== undefined && connection.id !== live.id,
+        emailSource: account.settings.emailSource,
         sp,
         findings,
         uploadFindings: extra.uploadFindings ?? [],
@@ -233,7 +269,7 @@ export function setupRoutes(app: FastifyInstance, ctx: AppContext): void {
         if (url !== "" && pasted !== "")
           throw new AdminError("metadataUrl", "Give the metadata file or its URL, not both.");
         const xml = url === "" ? pasted : await fetchMetadata(url);
-        const existing = await currentConnection(account);
+        const { connection: existing, live } = await target(account);
         const sp = ourValues(account, existing, req.params.token);
         const upload = diagnose({
           metadataXml: xml,
@@ -246,12 +282,15 @@ export function setupRoutes(app: FastifyInstance, ctx: AppContext): void {
           ...(await connectionInput(ctx, account, { metadataXml: xml }, existing)),
           ...(url === "" ? {} : { metadataUrl: url }),
         };
+        // SSO live and no draft yet: the upload becomes an inactive draft beside the live one.
+        const makeDraft = live !== undefined && existing?.id === live.id;
         await withSamlFields(url === "" ? "metadataXml" : "metadataUrl", () =>
-          existing === undefined
-            ? createConnection(store, account.id, input, who, now())
+          existing === undefined || makeDraft
+            ? createConnection(store, account.id, input, who, now(), { active: !makeDraft })
             : updateConnection(store, existing.id, input, who, now()),
         );
-        return reply.redirect(`/setup/${req.params.token}?done=metadata#step-6`, 303);
+        const done = live === undefined ? "metadata" : "draft";
+        return reply.redirect(`/setup/${req.params.token}?done=${done}#step-6`, 303);
       } catch (e) {
         if (!(e instanceof AdminError)) throw e;
         return render(req, reply, link, { error: e.message, form }, 400);
@@ -279,7 +318,31 @@ export function setupRoutes(app: FastifyInstance, ctx: AppContext): void {
     });
   });
 
-  // Step 7: Login with SAML on, for the roles chosen; refused by the domain until a test passed.
+  // Step 6, after a test that suggests another claim: which claim the email is read from.
+  app.post<{ Params: Params }>("/setup/:token/email-claim", async (req, reply) => {
+    const link = await open(req, reply);
+    if (link === undefined) return reply;
+    if (!ctx.csrfValid(req)) return render(req, reply, link, { error: FORM_EXPIRED }, 403);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const emailSource = typeof body.emailSource === "string" ? body.emailSource.trim() : "";
+    try {
+      await updateAccount(
+        store,
+        link.account.id,
+        // Validated by the domain (mergeSettings), which names the accepted forms.
+        { settings: { emailSource: emailSource as EmailSource } },
+        { actor: setupActor(link.linkId), ip: req.ip },
+        now(),
+      );
+      return reply.redirect(`/setup/${req.params.token}?done=email-claim#step-6`, 303);
+    } catch (e) {
+      if (!(e instanceof AdminError)) throw e;
+      return render(req, reply, link, { error: e.message }, e.status);
+    }
+  });
+
+  // Step 7: Login with SAML on, for the roles chosen (refused by the domain until a test
+  // passed), or a tested draft takes over from the live connection.
   app.post<{ Params: Params }>("/setup/:token/enable", async (req, reply) => {
     const link = await open(req, reply);
     if (link === undefined) return reply;
@@ -288,17 +351,27 @@ export function setupRoutes(app: FastifyInstance, ctx: AppContext): void {
     const samlLogin = Object.fromEntries(
       ROLES.map((r) => [r, body[`samlLogin.${r}`] !== undefined]),
     ) as Record<Role, boolean>;
+    const who: Actor = { actor: setupActor(link.linkId), ip: req.ip };
     try {
       if (!ROLES.some((r) => samlLogin[r]))
         throw new AdminError("settings.samlLogin", "Choose at least one role to turn SSO on for.");
-      await updateAccount(
-        store,
-        link.account.id,
-        { settings: { samlLogin } },
-        { actor: setupActor(link.linkId), ip: req.ip },
-        now(),
-      );
-      return reply.redirect(`/setup/${req.params.token}?done=enabled#step-7`, 303);
+      const account = (await store.accounts.get(link.account.id)) ?? link.account;
+      const { connection, live } = await target(account);
+      const switching = connection !== undefined && live !== undefined && connection.id !== live.id;
+      if (switching) {
+        if (!connectionTested(connection))
+          throw new AdminError(
+            "connection",
+            `The new connection has not passed a test sign-in since it last changed: run the test in step 6 first. Sign-ins still go through "${live.name}".`,
+            409,
+          );
+        // The draft first, then the old one off: never a moment with no active connection.
+        await setConnectionActive(store, connection.id, true, who, now());
+        await setConnectionActive(store, live.id, false, who, now());
+      }
+      await updateAccount(store, account.id, { settings: { samlLogin } }, who, now());
+      const done = switching ? "switched" : "enabled";
+      return reply.redirect(`/setup/${req.params.token}?done=${done}#step-7`, 303);
     } catch (e) {
       if (!(e instanceof AdminError)) throw e;
       return render(req, reply, link, { error: e.message }, e.status);
