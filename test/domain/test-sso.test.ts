@@ -2,15 +2,8 @@
 // carries the address the app knows people by (Aircall's UPN-versus-mail case), the success that
 // marks a connection tested, and the latest failure the doctor explains.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, it } from "node:test";
-import {
-  addUser,
-  connectionTested,
-  createAccount,
-  createConnection,
-} from "../../src/domain/admin.ts";
+import { addUser, connectionTested, createConnection } from "../../src/domain/admin.ts";
 import { audit } from "../../src/domain/audit.ts";
 import {
   CLAIM_NAME,
@@ -20,8 +13,7 @@ import {
   type MatchPlan,
   matchUsers,
 } from "../../src/domain/matching.ts";
-import type { Account, AccountSettings, Connection, Role, User } from "../../src/domain/model.ts";
-import type { Store } from "../../src/domain/store.ts";
+import type { Role, User } from "../../src/domain/model.ts";
 import {
   CLAIM_EMAILADDRESS,
   describePlan,
@@ -29,44 +21,21 @@ import {
   previewTestLogin,
   recordTestSuccess,
 } from "../../src/domain/test-sso.ts";
-import { readCertificate } from "../../src/saml/certs.ts";
 import { type Backend, onEachBackend } from "./backends.ts";
+import {
+  ALL_ON,
+  accountWithEntra,
+  CLI,
+  ENTRA_CONNECTION,
+  T0,
+  TENANT,
+  type World,
+} from "./support.ts";
 
-const IDP_CERT = readCertificate(
-  readFileSync(join(import.meta.dirname, "../fixtures/keys/idp-rsa.crt"), "utf8"),
-);
-const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-const T0 = new Date("2026-11-22T09:00:00.000Z");
 const at = (ms: number) => new Date(T0.getTime() + ms);
-const CLI = { actor: "cli" };
-const ALL_ON: Record<Role, boolean> = { admin: true, supervisor: true, agent: true, user: true };
 const EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
 const WORK_EMAIL = "http://schemas.contoso.com/claims/workemail";
-
-interface World {
-  readonly store: Store;
-  readonly account: Account;
-  readonly connection: Connection;
-}
-
-async function world(store: Store, settings: Partial<AccountSettings> = {}): Promise<World> {
-  const account = await createAccount(store, { name: "contoso", settings }, CLI, T0);
-  const { connection } = await createConnection(
-    store,
-    account.id,
-    {
-      name: "Entra",
-      idpEntityId: `https://sts.windows.net/${TENANT}/`,
-      ssoUrl: `https://login.microsoftonline.com/${TENANT}/saml2`,
-      certificates: [IDP_CERT.base64],
-      spEntityId: "https://gatehouse.example.com/sp/contoso",
-      acsUrl: "https://gatehouse.example.com/api/auth/saml/callback",
-    },
-    CLI,
-    T0,
-  );
-  return { store, account, connection };
-}
+const world = accountWithEntra;
 
 function user(w: World, username: string, email: string, role: Role = "user"): Promise<User> {
   return addUser(w.store, w.account.id, { username, email, role }, CLI, T0);
@@ -439,12 +408,11 @@ onEachBackend((withStore) => {
           store,
           w.account.id,
           {
+            ...ENTRA_CONNECTION,
             name: "Old IdP",
             idpEntityId: "https://idp.example.com",
             ssoUrl: "https://idp.example.com/sso",
-            certificates: [IDP_CERT.base64],
             spEntityId: "https://gatehouse.example.com/sp/contoso-old",
-            acsUrl: "https://gatehouse.example.com/api/auth/saml/callback",
           },
           CLI,
           T0,
