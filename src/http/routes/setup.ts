@@ -117,7 +117,7 @@ export function setupRoutes(app: FastifyInstance, ctx: AppContext): void {
     const live = active !== undefined && ssoEnabled(account) ? active : undefined;
     if (live === undefined) return { connection: active ?? all[all.length - 1], live };
     const draft = all.findLast(
-      (c) => !c.active && c.createdAt.getTime() > live.createdAt.getTime(),
+      (c) => !c.active && c.createdAt.getTime() >= live.createdAt.getTime(),
     );
     return { connection: draft ?? live, live };
   }
