@@ -5,16 +5,20 @@ import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { hashSecret } from "../../src/domain/secrets.ts";
 import { buildEntraFederationMetadata } from "../../src/mock-idp/metadata.ts";
+import { decodeRedirectMessage } from "../../src/saml/redirect.ts";
+import { parseXml } from "../../src/saml/xml/parse.ts";
 import {
   ADMIN_TOKEN,
   addUser,
   cookieHeader,
   cookiesOf,
+  entraResponse,
   type Harness,
   harness,
   IDP_CERT,
   IDP_KEY,
   PUBLIC_URL,
+  postAcs,
   TENANT,
 } from "./support.ts";
 
@@ -322,16 +326,33 @@ describe("admin pages: accounts, settings, connections, users", () => {
     assert.match(after.body, /General Settings saved\./);
     assert.match(after.body, /<input type="checkbox" name="samlLogin.agent" checked>/);
 
+    // Enforcing asks to confirm the break-glass admins; without one it is refused anyway.
+    assert.match(after.body, /I confirm a break-glass admin exists \(none yet/);
+    const enforce = { _csrf: b.csrf, ssoEnforced: "on", emailSource: "emailaddress" };
+    const unconfirmed = await post(h, b, `/admin/accounts/${h.account.id}/settings`, enforce);
+    assert.equal(unconfirmed.statusCode, 400);
+    assert.match(unconfirmed.body, /<strong>confirmBreakGlass<\/strong>: Enforcing SSO turns/);
     const refused = await post(h, b, `/admin/accounts/${h.account.id}/settings`, {
-      _csrf: b.csrf,
-      ssoEnforced: "on",
-      emailSource: "emailaddress",
+      ...enforce,
+      confirmBreakGlass: "on",
     });
     assert.equal(refused.statusCode, 400);
     assert.match(
       refused.body,
       /<strong>settings.ssoEnforced<\/strong>: Enforcing SSO turns password login off/,
     );
+    assert.equal((await h.store.accounts.get(h.account.id))!.settings.ssoEnforced, false);
+
+    await addUser(h, "rescue", "rescue@contoso.com", { role: "admin", breakGlass: true });
+    await h.store.connections.update(h.connection.id, { testedAt: h.clock.now }, h.clock.now);
+    const confirmPage = await get(h, b, `/admin/accounts/${h.account.id}`);
+    assert.match(confirmPage.body, /I confirm rescue can still sign in with a password/);
+    const enforced = await post(h, b, `/admin/accounts/${h.account.id}/settings`, {
+      ...enforce,
+      confirmBreakGlass: "on",
+    });
+    assert.equal(enforced.statusCode, 303, enforced.body.slice(0, 800));
+    assert.equal((await h.store.accounts.get(h.account.id))!.settings.ssoEnforced, true);
   });
 
   it("adds a connection from pasted Entra metadata and shows certificates and SP values", async () => {
@@ -516,6 +537,99 @@ describe("admin pages: accounts, settings, connections, users", () => {
     assert.equal(removed.headers.location, `/admin/users/${bob.id}?done=binding`);
     assert.deepEqual(await h.store.bindings.listForUser(bob.id), []);
     assert.equal((await lastOf(h, "admin.binding.remove")).actor, "admin-page");
+  });
+});
+
+describe("admin pages: setup links, the connection check and Test sign-in", () => {
+  let h: Harness;
+  afterEach(async () => h?.close());
+
+  it("creates a setup link shown once, lists it, revokes it", async () => {
+    h = await harness();
+    const b = await signIn(h);
+    const made = await post(h, b, `/admin/accounts/${h.account.id}/setup-links`, {
+      _csrf: b.csrf,
+      expiresInHours: "24",
+    });
+    assert.equal(made.statusCode, 200, made.body.slice(0, 500));
+    const url = /id="new-setup-link" value="([^"]+)"/.exec(made.body)?.[1];
+    assert.match(url ?? "", /^http:\/\/localhost:3000\/setup\/[A-Za-z0-9_-]{43}$/);
+    assert.match(made.body, /Copy it now: it is shown only once/);
+    const opened = await h.app.inject({ method: "GET", url: new URL(url!).pathname });
+    assert.equal(opened.statusCode, 200);
+
+    const again = await get(h, b, `/admin/accounts/${h.account.id}`);
+    assert.doesNotMatch(
+      again.body,
+      new RegExp(new URL(url!).pathname),
+      "the token is not shown again",
+    );
+    assert.match(again.body, /<span class="badge ">active<\/span>/);
+    const revokeAction =
+      /action="(\/admin\/accounts\/[^"]+\/setup-links\/[0-9a-f]{64}\/revoke)"/.exec(
+        again.body,
+      )?.[1];
+    assert.ok(revokeAction);
+    const bad = await post(h, b, `/admin/accounts/${h.account.id}/setup-links`, {
+      _csrf: b.csrf,
+      expiresInHours: "500",
+    });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.body, /<strong>expiresInHours<\/strong>/);
+    const revoked = await post(h, b, revokeAction!, { _csrf: b.csrf });
+    assert.equal(revoked.statusCode, 303);
+    const after = await get(h, b, String(revoked.headers.location));
+    assert.match(after.body, /Setup link revoked/);
+    assert.match(after.body, /<span class="badge off">revoked<\/span>/);
+    const gone = await h.app.inject({ method: "GET", url: new URL(url!).pathname });
+    assert.equal(gone.statusCode, 410);
+    assert.equal((await lastOf(h, "admin.setup_link.revoke")).actor, "admin-page");
+  });
+
+  it("the connection page runs the doctor and starts a Test sign-in that comes back to it", async () => {
+    h = await harness();
+    const b = await signIn(h);
+    const page = await get(h, b, `/admin/connections/${h.connection.id}`);
+    assert.match(page.body, /Connection check and test sign-in/);
+    assert.match(page.body, /not tested since the last change/);
+    assert.match(page.body, /Sign-in goes to https:\/\/login\.microsoftonline\.com/);
+    assert.match(page.body, /Test sign-in \(opens a new tab\)/);
+
+    const start = await h.app.inject({
+      method: "GET",
+      url: `/admin/connections/${h.connection.id}/test`,
+      headers: { cookie: cookieHeader(b.jar) },
+    });
+    assert.equal(start.statusCode, 302);
+    const location = new URL(String(start.headers.location));
+    assert.match(location.toString(), /login\.microsoftonline\.com/);
+    const request = parseXml(
+      decodeRedirectMessage(location.searchParams.get("SAMLRequest")!, 100_000),
+    );
+    const id = request.attributes.find((a) => a.local === "ID")!.value;
+    const jar = cookiesOf(start, { ...b.jar });
+    await addUser(h, "alice", "alice@contoso.com");
+    const res = await postAcs(
+      h,
+      entraResponse(
+        { upn: "alice@contoso.com", mail: "alice@contoso.com", objectId: "x" },
+        { now: h.clock.now, inResponseTo: id },
+      ),
+      jar,
+    );
+    assert.equal(res.statusCode, 200);
+    assert.match(res.body, /Test sign-in succeeded/);
+    assert.match(res.body, new RegExp(`href="/admin/connections/${h.connection.id}"`));
+    assert.equal((await lastOf(h, "sso.test")).actor, "admin-page");
+    const tested = await get(h, b, `/admin/connections/${h.connection.id}`);
+    assert.match(tested.body, /<span class="badge">tested<\/span>/);
+
+    // Anonymous visitors cannot start one.
+    const anon = await h.app.inject({
+      method: "GET",
+      url: `/admin/connections/${h.connection.id}/test`,
+    });
+    assert.notEqual(anon.statusCode, 302);
   });
 });
 

@@ -330,10 +330,22 @@ async function adminPages(scope: FastifyInstance, ctx: AppContext): Promise<void
   scope.post<{ Params: Params }>("/accounts/:id/settings", async (req, reply) =>
     onAccount(req, reply, async (account) => {
       const body = req.body as Body;
+      const settings = settingsFromForm(body);
+      // Enforcing asks the admin to confirm who can still sign in with a password; the domain
+      // refuses it outright when no enabled break-glass admin exists.
+      if (
+        settings.ssoEnforced &&
+        !account.settings.ssoEnforced &&
+        !checked(body, "confirmBreakGlass")
+      )
+        throw new AdminError(
+          "confirmBreakGlass",
+          "Enforcing SSO turns password login off for everyone but the break-glass admins: tick the box confirming they can still sign in, then save again.",
+        );
       await updateAccount(
         store,
         account.id,
-        { displayName: text(body, "displayName"), settings: settingsFromForm(body) },
+        { displayName: text(body, "displayName"), settings },
         who(req),
         now(),
       );
