@@ -10,6 +10,7 @@ import type { User } from "../../src/domain/model.ts";
 import { keepIdpClaims, publicSid } from "../../src/domain/oidc.ts";
 import { hashSecret } from "../../src/domain/secrets.ts";
 import { startSession } from "../../src/domain/sessions.ts";
+import { LINK_BY_GATEHOUSE } from "../../src/http/oidc/provider.ts";
 import { SLO_PATH } from "../../src/http/routes/slo.ts";
 import { buildEntraLogoutRequest } from "../../src/mock-idp/logout.ts";
 import {
@@ -281,6 +282,43 @@ describe("OpenID Provider", () => {
     const plain = jwtClaims((await codeFlow((await signedInBrowser()).b)).id_token);
     assert.equal("groups" in plain, false);
     assert.equal("roles" in plain, false);
+  });
+
+  it("signs one browser in to a second app (the stored OIDC session gains a client)", async () => {
+    const res = await fetch(`${base}/admin/api/clients`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "Second app", redirectUris: [`${appUrl}/second`] }),
+    });
+    const second = ((await res.json()) as { client: { clientId: string } }).client;
+    const { b, session } = await signedInBrowser();
+    await codeFlow(b);
+    const verifier = b64url(randomBytes(32));
+    const q = new URLSearchParams({
+      client_id: second.clientId,
+      redirect_uri: `${appUrl}/second`,
+      response_type: "code",
+      scope: "openid",
+      code_challenge: b64url(createHash("sha256").update(verifier).digest()),
+      code_challenge_method: "S256",
+    });
+    let answer = await b.go(`/oidc/auth?${q}`);
+    for (let hop = 0; hop < 3 && answer.status === 303; hop++) {
+      const location = answer.headers.get("location")!;
+      if (location.startsWith(appUrl)) break;
+      answer = await b.go(location);
+    }
+    const back = new URL(answer.headers.get("location") ?? "about:blank");
+    assert.equal(back.origin + back.pathname, `${appUrl}/second`, await answer.text());
+    assert.ok(back.searchParams.get("code"));
+    const [oidcSession] = (
+      await h.store.oidc.find(LINK_BY_GATEHOUSE, session.id, new Date())
+    )?.payload.uids as string[];
+    const stored = await h.store.oidc.findByUid("Session", oidcSession!, new Date());
+    assert.deepEqual(
+      Object.keys(stored?.payload.authorizations as object).sort(),
+      [client.clientId, second.clientId].sort(),
+    );
   });
 
   it("refuses an authorization request without PKCE", async () => {

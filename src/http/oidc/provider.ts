@@ -49,7 +49,10 @@ function adapterFor(ctx: AppContext) {
       });
     }
     async find(id: string) {
-      if (this.model === "Client") return (await store.oidc.getClient(id))?.metadata;
+      if (this.model === "Client") {
+        const client = await store.oidc.getClient(id);
+        return client === undefined ? undefined : structuredClone(client.metadata);
+      }
       return this.shaped(await store.oidc.find(this.model, id, now()));
     }
     async findByUid(uid: string) {
@@ -71,9 +74,10 @@ function adapterFor(ctx: AppContext) {
       r: { payload: Record<string, unknown>; consumedAt: Date | null } | undefined,
     ): Record<string, unknown> | undefined {
       if (r === undefined) return undefined;
-      return r.consumedAt === null
-        ? { ...r.payload }
-        : { ...r.payload, consumed: epoch(r.consumedAt) };
+      // The store hands out deeply frozen records; oidc-provider changes what it is given (a
+      // Session's authorizations gain a client when a second app signs in), so it gets a copy.
+      const payload = structuredClone(r.payload) as Record<string, unknown>;
+      return r.consumedAt === null ? payload : { ...payload, consumed: epoch(r.consumedAt) };
     }
   };
 }
