@@ -41,7 +41,13 @@ import { execFileSync } from "node:child_process";
 import { createHash, createPrivateKey, type KeyObject } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Actor, addUser, createAccount, createConnection } from "../domain/admin.ts";
+import {
+  type Actor,
+  addUser,
+  createAccount,
+  createConnection,
+  updateAccount,
+} from "../domain/admin.ts";
 import type { Account, AccountSettings, Role } from "../domain/model.ts";
 import { createSetupLink, SETUP_LINK_MAX_HOURS } from "../domain/setup-links.ts";
 import type { Store } from "../domain/store.ts";
@@ -77,7 +83,10 @@ const ALL_ROLES: Record<Role, boolean> = { admin: true, supervisor: true, agent:
 interface DemoAccount {
   readonly name: string;
   readonly displayName: string;
-  readonly settings: Partial<AccountSettings>;
+  /** The settings the account is created with. */
+  readonly settings: Omit<Partial<AccountSettings>, "ssoEnforced">;
+  /** Enforced once the users (its break-glass admin among them) exist, as an admin would. */
+  readonly ssoEnforced?: boolean;
   /**
    * The ACS the connection uses: the shared XCALLY path, or the per-connection one. The three
    * connections share one IdP (one Issuer), so IdP-initiated logins to the shared path could
@@ -126,7 +135,8 @@ export const DEMO_ACCOUNTS: readonly DemoAccount[] = [
   {
     name: "demo-enforced",
     displayName: "Demo Enforced SSO",
-    settings: { samlLogin: ALL_ROLES, allowIdpInitiated: true, ssoEnforced: true },
+    settings: { samlLogin: ALL_ROLES, allowIdpInitiated: true },
+    ssoEnforced: true,
     sharedAcs: false,
     users: [
       { username: "frank", email: "frank@demo.test", role: "user", password: FRANK_PASSWORD },
@@ -222,14 +232,26 @@ export async function seedDemo(store: Store, options: SeedDemoOptions): Promise<
 
   for (const spec of DEMO_ACCOUNTS) {
     const now = options.now();
-    const account =
-      (await store.accounts.byName(spec.name)) ??
+    const found = await store.accounts.byName(spec.name);
+    let account =
+      found ??
       (await createAccount(
         store,
         { name: spec.name, displayName: spec.displayName, settings: spec.settings },
         WHO,
         now,
       ));
+    await addDemoUsers(store, account, spec.users, now);
+    // Only on creation (a second run changes nothing), and before the connection exists: the
+    // test gate exempts an account without one, and the demo connection is never tested.
+    if (found === undefined && spec.ssoEnforced === true)
+      account = await updateAccount(
+        store,
+        account.id,
+        { settings: { ssoEnforced: true } },
+        WHO,
+        now,
+      );
     accounts[spec.name] = account;
 
     if (spec.connected === false) {
@@ -241,7 +263,6 @@ export async function seedDemo(store: Store, options: SeedDemoOptions): Promise<
         sloUrl: `${publicUrl}${SLO_PATH}`,
         name: spec.displayName,
       });
-      await addDemoUsers(store, account, spec.users, now);
       continue;
     }
 
@@ -287,8 +308,6 @@ export async function seedDemo(store: Store, options: SeedDemoOptions): Promise<
       sloUrl: `${publicUrl}${SLO_PATH}`,
       name: spec.displayName,
     });
-
-    await addDemoUsers(store, account, spec.users, now);
   }
 
   const mockIdpOptions: MockIdpOptions = {

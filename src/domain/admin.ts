@@ -56,6 +56,13 @@ export async function createAccount(
   if ((await store.accounts.byName(name)) !== undefined)
     throw new AdminError("name", `An account named "${name}" already exists.`, 409);
   const settings = mergeSettings(DEFAULT_ACCOUNT_SETTINGS, input.settings ?? {});
+  // The break-glass rule of updateAccount, which a new account cannot meet: it has no users yet.
+  if (settings.ssoEnforced) {
+    throw new AdminError(
+      "settings.ssoEnforced",
+      "A new account cannot start with SSO enforced: enforcing turns password login off, and it has no break-glass admin yet. Create the account, add an admin marked break-glass, then enforce SSO.",
+    );
+  }
   const account = await store.accounts.create(
     { name, displayName: input.displayName?.trim() || name, settings },
     now,
@@ -86,9 +93,7 @@ export async function updateAccount(
   const settings =
     patch.settings === undefined ? undefined : mergeSettings(account.settings, patch.settings);
   if (settings?.ssoEnforced === true && !account.settings.ssoEnforced) {
-    const admins = (await store.users.list(account.id)).filter(
-      (u) => u.role === "admin" && u.breakGlass && !u.disabled,
-    );
+    const admins = (await store.users.list(account.id)).filter(keepsBreakGlass);
     if (admins.length === 0) {
       throw new AdminError(
         "settings.ssoEnforced",
@@ -522,6 +527,7 @@ export async function updateUser(
     p.breakGlass = patch.breakGlass;
   }
   if (patch.disabled !== undefined) p.disabled = patch.disabled;
+  await requireBreakGlassKept(store, user, next);
   if (patch.password !== undefined) {
     if (patch.password.length < 12)
       throw new AdminError("password", "Passwords are at least 12 characters.");
@@ -558,6 +564,35 @@ export async function updateUser(
     now,
   );
   return updated;
+}
+
+/** An admin who can still sign in with a password while SSO is enforced (password-login.ts). */
+function keepsBreakGlass(u: Pick<User, "role" | "breakGlass" | "disabled">): boolean {
+  return u.role === "admin" && u.breakGlass && !u.disabled;
+}
+
+/**
+ * The other half of updateAccount's break-glass rule: while SSO is enforced, the account's last
+ * enabled break-glass admin cannot be disabled, unmarked or moved to another role, since nobody
+ * could then sign in if the IdP failed. updateUser is the only path that changes these three
+ * (users are never deleted; the CSV import only adds). Two requests each removing one of the
+ * last two admins at the same instant can both pass: the store has no transaction to hold.
+ */
+async function requireBreakGlassKept(store: Store, user: User, next: UserPatch): Promise<void> {
+  const after = { ...user, ...next };
+  if (!keepsBreakGlass(user) || keepsBreakGlass(after)) return;
+  const account = await store.accounts.get(user.accountId);
+  if (account === undefined || !account.settings.ssoEnforced) return;
+  const others = (await store.users.list(user.accountId)).filter(
+    (u) => u.id !== user.id && keepsBreakGlass(u),
+  );
+  if (others.length > 0) return;
+  const field = after.disabled ? "disabled" : !after.breakGlass ? "breakGlass" : "role";
+  throw new AdminError(
+    field,
+    `"${user.username}" is this account's last enabled break-glass admin, the only one who can still sign in with a password while SSO is enforced. Add another break-glass admin, or stop enforcing SSO, first.`,
+    409,
+  );
 }
 
 export interface CsvImportResult {
