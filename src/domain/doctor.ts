@@ -57,6 +57,13 @@ const ENTRA_LOGIN_HOSTS = new Set(["login.microsoftonline.com", "login.microsoft
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 const CERT_STEP =
   "In Entra, Single sign-on, SAML Certificates: add a new certificate, make it active, then upload the Federation Metadata XML here again.";
+/**
+ * Every unreadable upload has the same cure. Not the SamlError's own fix: the codes a damaged
+ * file raises (malformed_xml, input_too_large...) are shared with SAML Responses, and their
+ * fixes speak of capturing a POST to the Reply URL.
+ */
+const METADATA_AGAIN =
+  "Download the Federation Metadata XML again from Entra (Single sign-on, SAML Certificates, Federation Metadata XML, Download) and upload that file unchanged: not a page saved from the browser, not a copy opened and edited.";
 
 interface IdpSide {
   readonly entityId: string;
@@ -170,7 +177,7 @@ function metadataRefusal(e: SamlError, add: Add): void {
         "metadata_unreadable",
         "error",
         `The metadata could not be read: ${e.message}.`,
-        `${SAML_ERRORS[e.code].fix} In Entra: Single sign-on, SAML Certificates, Federation Metadata XML, Download.`,
+        METADATA_AGAIN,
       );
   }
 }

@@ -10,6 +10,7 @@ import { type DoctorInput, diagnose, type Finding } from "../../src/domain/docto
 import type { AuditEvent } from "../../src/domain/model.ts";
 import { readCertificate } from "../../src/saml/certs.ts";
 import { SamlError, type SamlErrorCode, type SamlErrorDetail } from "../../src/saml/errors.ts";
+import { MAX_METADATA_BYTES } from "../../src/saml/metadata.ts";
 
 const KEYS = join(import.meta.dirname, "../fixtures/keys");
 const METADATA = join(import.meta.dirname, "../fixtures/metadata");
@@ -19,6 +20,9 @@ const EXPIRED = cert("idp-expired-rsa");
 const DAY_MS = 86_400_000;
 /** The clock test/fixtures/metadata/generate.ts reads its fixtures at. */
 const METADATA_NOW = new Date("2027-06-01T00:00:00.000Z");
+/** The fix of every upload that cannot be read. */
+const DOWNLOAD_AGAIN =
+  "Download the Federation Metadata XML again from Entra (Single sign-on, SAML Certificates, Federation Metadata XML, Download) and upload that file unchanged: not a page saved from the browser, not a copy opened and edited.";
 /** A year before the valid certificate expires, long after the expired one did. */
 const NOW = new Date(VALID.notAfter.getTime() - 365 * DAY_MS);
 
@@ -146,23 +150,29 @@ describe("doctor: uploaded metadata", () => {
       const f = only(findings, "metadata_unreadable");
       assert.equal(f.severity, "error");
       assert.match(f.message, /^The metadata could not be read: /);
-      assert.match(f.fix, /Federation Metadata XML, Download/);
+      assert.equal(f.fix, DOWNLOAD_AGAIN);
       assert.deepEqual(errors(findings), ["metadata_unreadable"]);
     });
   }
 
+  // The XML-level refusals are shared with SAML Responses, whose fixes speak of the POST to the
+  // Reply URL: an upload gets the metadata's own.
   for (const [name, text] of [
     ["text that is not XML", "this is not metadata"],
     ["an empty upload", ""],
+    ["XML cut short", '<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata">'],
     ["a DOCTYPE", '<!DOCTYPE x [<!ENTITY a "b">]><EntityDescriptor/>'],
+    ["a page saved from the browser", "<!DOCTYPE html><html><body>Federation</body></html>"],
+    ["an XHTML page", '<html xmlns="http://www.w3.org/1999/xhtml"><body/></html>'],
+    ["a file over the size limit", `<a>${"x".repeat(MAX_METADATA_BYTES)}</a>`],
   ] as const) {
-    it(`${name} is metadata_unreadable (a finding, never a thrown error)`, () => {
-      const f = only(
-        diagnose({ metadataXml: text, sp: SP, now: METADATA_NOW }),
-        "metadata_unreadable",
-      );
+    it(`${name} is metadata_unreadable (a finding, never a thrown error), fixed by downloading the file again`, () => {
+      const findings = diagnose({ metadataXml: text, sp: SP, now: METADATA_NOW });
+      const f = only(findings, "metadata_unreadable");
       assert.equal(f.severity, "error");
-      assert.match(f.fix, /SAML Certificates, Federation Metadata XML/);
+      assert.equal(f.fix, DOWNLOAD_AGAIN);
+      assert.doesNotMatch(f.fix, /Reply URL|POST|SAML message|Capture/);
+      assert.deepEqual(errors(findings), ["metadata_unreadable"]);
     });
   }
 
