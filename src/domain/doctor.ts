@@ -292,7 +292,12 @@ function checkOurSide(input: DoctorInput, add: Add): void {
     reply = undefined;
   }
   if (reply === undefined) {
-    add("reply_url_invalid", "error", `The Reply URL ${sp.replyUrl} is not a URL.`, "");
+    add(
+      "reply_url_invalid",
+      "error",
+      `The Reply URL ${sp.replyUrl} is not a URL.`,
+      "Set Gatehouse's PUBLIC_URL to the https address people use to reach it (https://sso.example.com) and restart it, then in Entra, Basic SAML Configuration, paste the Reply URL (Assertion Consumer Service URL) shown here.",
+    );
   } else if (reply.protocol !== "https:" && !LOCAL_HOSTS.has(reply.hostname)) {
     add(
       "reply_url_not_https",

@@ -468,12 +468,17 @@ describe("doctor: our side (Entra's Basic SAML Configuration)", () => {
     });
   }
 
-  it("a Reply URL that is not a URL is reply_url_invalid", () => {
+  it("a Reply URL that is not a URL is reply_url_invalid, fixed by PUBLIC_URL then Basic SAML Configuration", () => {
     const f = only(
       run({ sp: { ...SP, replyUrl: "/api/auth/saml/callback" } }),
       "reply_url_invalid",
     );
     assert.equal(f.severity, "error");
+    assert.match(f.fix, /^Set Gatehouse's PUBLIC_URL to the https address people use/);
+    assert.match(
+      f.fix,
+      /then in Entra, Basic SAML Configuration, paste the Reply URL \(Assertion Consumer Service URL\)/,
+    );
   });
 });
 
