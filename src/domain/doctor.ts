@@ -51,8 +51,8 @@ export interface DoctorInput {
 const DAY_MS = 86_400_000;
 /** Entra mails its certificate expiry warnings at these points (ENTRA.md). */
 const EXPIRY_WARNINGS_DAYS = [7, 30, 60] as const;
-const ENTRA_ISSUER =
-  /^https:\/\/sts\.windows\.net\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/$/i;
+const TENANT_ID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+const ENTRA_ISSUER = new RegExp(`^https://sts\\.windows\\.net/(${TENANT_ID.source})/$`, "i");
 const ENTRA_LOGIN_HOSTS = new Set(["login.microsoftonline.com", "login.microsoftonline.us"]);
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 const CERT_STEP =
@@ -250,10 +250,22 @@ function checkEntityId(idp: IdpSide, add: Add): void {
   } catch {
     entraLogin = false;
   }
-  if (!entraLogin || ENTRA_ISSUER.test(idp.entityId)) return;
-  const tenant = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i.exec(
-    idp.ssoUrl ?? "",
-  )?.[0];
+  if (!entraLogin) return;
+  const tenant = TENANT_ID.exec(idp.ssoUrl ?? "")?.[0];
+  const issuerTenant = ENTRA_ISSUER.exec(idp.entityId)?.[1];
+  if (issuerTenant !== undefined) {
+    // Entra's Set up section shows both with the one tenant ID; two IDs mean values copied from
+    // two tenants' applications (a test tenant's issuer beside production's Login URL).
+    if (tenant !== undefined && tenant.toLowerCase() !== issuerTenant.toLowerCase()) {
+      add(
+        "idp_tenant_mismatch",
+        "error",
+        `The IdP entity ID ${idp.entityId} names the Entra tenant ${issuerTenant}, but the Login URL ${idp.ssoUrl} names another, ${tenant}.`,
+        "Both come from the Set up section of the same Entra application, in one tenant: upload the Federation Metadata XML of that one application again (Single sign-on, SAML Certificates, Federation Metadata XML, Download).",
+      );
+    }
+    return;
+  }
   const expected = `https://sts.windows.net/${tenant ?? "<tenant-id>"}/`;
   if (`${idp.entityId}/` === expected) {
     add(

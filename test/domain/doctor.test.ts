@@ -408,6 +408,44 @@ describe("doctor: the IdP entity ID against Entra's issuer", () => {
 
   it("the correct Entra issuer is not questioned", () => {
     assert.ok(!codes(run()).some((c) => c.startsWith("idp_entity_id_")));
+    assert.ok(!codes(run()).includes("idp_tenant_mismatch"));
+  });
+
+  const OTHER_TENANT = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0";
+  for (const host of ["login.microsoftonline.com", "login.microsoftonline.us"]) {
+    it(`an Entra issuer and a ${host} Login URL of two tenants is idp_tenant_mismatch`, () => {
+      const ssoUrl = `https://${host}/${OTHER_TENANT}/saml2`;
+      const findings = run({ connection: connection({ ssoUrl }) });
+      const f = only(findings, "idp_tenant_mismatch");
+      assert.equal(f.severity, "error");
+      assert.equal(
+        f.message,
+        `The IdP entity ID ${ENTRA_ISSUER} names the Entra tenant ${TENANT}, but the Login URL ${ssoUrl} names another, ${OTHER_TENANT}.`,
+      );
+      assert.match(f.fix, /Set up section of the same Entra application/);
+      assert.match(f.fix, /upload the Federation Metadata XML of that one application again/);
+      assert.deepEqual(errors(findings), ["idp_tenant_mismatch"]);
+    });
+  }
+
+  it("is not idp_tenant_mismatch when only the letter case differs, or the URL names no tenant ID", () => {
+    for (const ssoUrl of [
+      `https://login.microsoftonline.com/${TENANT.toUpperCase()}/saml2`,
+      "https://login.microsoftonline.com/contoso.onmicrosoft.com/saml2",
+    ]) {
+      const findings = run({ connection: connection({ ssoUrl }) });
+      assert.deepEqual(errors(findings), [], ssoUrl);
+    }
+  });
+
+  it("uploaded metadata naming two tenants is idp_tenant_mismatch too", () => {
+    const xml = metadata("good-entra-rotation");
+    const issuer = /entityID="([^"]+)"/.exec(xml)![1]!;
+    const issuerTenant = /[0-9a-f-]{36}/.exec(issuer)![0];
+    assert.ok(xml.includes(`/${issuerTenant}/saml2`), "the fixture's Login URL names its tenant");
+    const mixed = xml.replaceAll(`/${issuerTenant}/saml2`, `/${OTHER_TENANT}/saml2`);
+    const findings = diagnose({ metadataXml: mixed, sp: SP, now: METADATA_NOW });
+    assert.deepEqual(errors(findings), ["idp_tenant_mismatch"]);
   });
 });
 
