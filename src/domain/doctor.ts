@@ -322,6 +322,19 @@ function checkOurSide(input: DoctorInput, add: Add): void {
   }
 }
 
+/**
+ * A failed sign-in's audit event as a finding: the Test SSO result page shows its fix, so a
+ * failed test names the field to change in the IdP (AADSTS50105: Users and groups), as the
+ * doctor does afterwards.
+ */
+export function explainFailedLogin(event: AuditEvent, sp: SpSide): Finding {
+  const found: Finding[] = [];
+  explainFailure(event, sp, (code, severity, message, fix = "") => {
+    found.push({ code, severity, message, fix });
+  });
+  return found[0]!;
+}
+
 /** The latest failure's typed SAML error, in Entra's terms. */
 function explainFailure(event: AuditEvent, sp: SpSide, add: Add): void {
   const code = event.reason ?? "unknown";

@@ -8,12 +8,14 @@
 
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { audit } from "../../domain/audit.ts";
+import { explainFailedLogin } from "../../domain/doctor.ts";
 import type { Connection, OneTimeToken, PendingRequest } from "../../domain/model.ts";
 import { hashSecret } from "../../domain/secrets.ts";
 import { setupActor } from "../../domain/setup-links.ts";
 import { describePlan, previewTestLogin, recordTestSuccess } from "../../domain/test-sso.ts";
 import { SAML_ERRORS, SamlError } from "../../saml/errors.ts";
 import type { AppContext } from "../context.ts";
+import { spValues } from "./admin-shared.ts";
 import { beginLogin, validateAtAcs } from "./saml-flow.ts";
 
 export const TEST_MARK_KIND = "saml-test";
@@ -111,6 +113,14 @@ export async function testCallback(
       },
       now,
     );
+    // The doctor's fix names the IdP's field (AADSTS50105: Users and groups), where the
+    // error's own fix can only say "read the status message".
+    const sp = spValues(ctx, connection);
+    const explained = explainFailedLogin(event, {
+      identifier: sp.identifier,
+      replyUrl: sp.replyUrl,
+      logoutUrl: sp.logoutUrl,
+    });
     return page(
       {
         ok: false,
@@ -119,7 +129,7 @@ export async function testCallback(
           code: e.code,
           title: SAML_ERRORS[e.code].title,
           message: e.message,
-          fix: e.fix,
+          fix: explained.fix === "" ? e.fix : explained.fix,
           detail: e.detail,
         },
       },
