@@ -21,6 +21,14 @@ export interface ClientInput {
   readonly postLogoutRedirectUris?: readonly string[];
   /** OpenID Connect Back-Channel Logout 1.0, section 2.2. */
   readonly backchannelLogoutUri?: string | null;
+  /** OpenID Connect Front-Channel Logout 1.0, section 2: loaded in an iframe at logout. */
+  readonly frontchannelLogoutUri?: string | null;
+  /**
+   * Whether the iframe's URL carries `iss` and `sid` (Front-Channel Logout 1.0, section 2).
+   * Ours defaults to true (the spec's default is false): an app that cannot read its own cookie
+   * in a third-party iframe can still find the session by `sid`.
+   */
+  readonly frontchannelLogoutSessionRequired?: boolean;
   /**
    * "confidential" (client_secret_basic, a server-side app) or "public" (none: a browser or
    * native app, which PKCE alone protects).
@@ -35,6 +43,9 @@ export interface ClientView {
   readonly redirectUris: readonly string[];
   readonly postLogoutRedirectUris: readonly string[];
   readonly backchannelLogoutUri: string | null;
+  readonly frontchannelLogoutUri: string | null;
+  /** Meaningful only with a frontchannelLogoutUri (false without one). */
+  readonly frontchannelLogoutSessionRequired: boolean;
   readonly createdAt: Date;
 }
 
@@ -61,6 +72,26 @@ function appUri(field: string, value: unknown): string {
   return value;
 }
 
+/**
+ * A front-channel logout URI (Front-Channel Logout 1.0, section 2): an app URI as above whose
+ * scheme, host and port are those of one of the client's redirect URIs ("MUST be the same").
+ * Its query, if any, is kept as registered; iss and sid are appended to it (section 3).
+ */
+export function frontchannelLogoutUri(
+  field: string,
+  value: unknown,
+  redirectUris: readonly string[],
+): string {
+  const uri = appUri(field, value);
+  const origin = new URL(uri).origin;
+  if (!redirectUris.some((r) => URL.canParse(r) && new URL(r).origin === origin))
+    throw new AdminError(
+      field,
+      `${field}: ${uri} must have the scheme, host and port of one of the redirect URIs (${redirectUris.join(", ")}).`,
+    );
+  return uri;
+}
+
 function uris(field: string, values: readonly unknown[] | undefined, required: boolean): string[] {
   if (values !== undefined && !Array.isArray(values))
     throw new AdminError(field, `${field}: a list of URLs.`);
@@ -80,6 +111,9 @@ export function clientView(record: OidcClientRecord): ClientView {
     redirectUris: (m.redirect_uris as string[] | undefined) ?? [],
     postLogoutRedirectUris: (m.post_logout_redirect_uris as string[] | undefined) ?? [],
     backchannelLogoutUri: (m.backchannel_logout_uri as string | undefined) ?? null,
+    frontchannelLogoutUri: (m.frontchannel_logout_uri as string | undefined) ?? null,
+    frontchannelLogoutSessionRequired:
+      m.frontchannel_logout_uri !== undefined && m.frontchannel_logout_session_required === true,
     createdAt: record.createdAt,
   };
 }
@@ -115,6 +149,21 @@ export async function addClient(
     input.backchannelLogoutUri == null
       ? null
       : appUri("backchannelLogoutUri", input.backchannelLogoutUri);
+  const frontchannel =
+    input.frontchannelLogoutUri == null
+      ? null
+      : frontchannelLogoutUri("frontchannelLogoutUri", input.frontchannelLogoutUri, redirectUris);
+  const sessionRequired = input.frontchannelLogoutSessionRequired;
+  if (sessionRequired !== undefined && typeof sessionRequired !== "boolean")
+    throw new AdminError(
+      "frontchannelLogoutSessionRequired",
+      "frontchannelLogoutSessionRequired: true or false.",
+    );
+  if (sessionRequired !== undefined && frontchannel === null)
+    throw new AdminError(
+      "frontchannelLogoutSessionRequired",
+      "frontchannelLogoutSessionRequired: only with a frontchannelLogoutUri.",
+    );
   const clientId = newId("app");
   const clientSecret = type === "confidential" ? newSecret() : null;
   const metadata: Record<string, unknown> = {
@@ -129,6 +178,12 @@ export async function addClient(
     ...(backchannel === null
       ? {}
       : { backchannel_logout_uri: backchannel, backchannel_logout_session_required: true }),
+    ...(frontchannel === null
+      ? {}
+      : {
+          frontchannel_logout_uri: frontchannel,
+          frontchannel_logout_session_required: sessionRequired ?? true,
+        }),
   };
   const record = { clientId, metadata, createdAt: now };
   await store.oidc.createClient(record);
@@ -139,7 +194,14 @@ export async function addClient(
       outcome: "success",
       actor: who.actor,
       ip: who.ip ?? null,
-      detail: { clientId, name, type, redirectUris, backchannelLogoutUri: backchannel },
+      detail: {
+        clientId,
+        name,
+        type,
+        redirectUris,
+        backchannelLogoutUri: backchannel,
+        frontchannelLogoutUri: frontchannel,
+      },
     },
     now,
   );

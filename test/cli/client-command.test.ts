@@ -112,6 +112,44 @@ describe("gatehouse client", () => {
     assert.match(fragment.stderr, /must not contain a fragment/);
   });
 
+  it("adds a front-channel logout URI (iss and sid required), shown by add and list", () => {
+    const r = run(
+      "add",
+      "Front",
+      "--redirect-uri",
+      "https://front.example.com/callback",
+      "--frontchannel-logout-uri",
+      "https://front.example.com/logout?from=gatehouse",
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /Front-channel: https:\/\/front\.example\.com\/logout\?from=gatehouse \(with iss and sid\)/,
+    );
+    const [front] = JSON.parse(run("list", "--json").stdout).filter(
+      (c: { name: string }) => c.name === "Front",
+    );
+    assert.equal(front.frontchannelLogoutUri, "https://front.example.com/logout?from=gatehouse");
+    assert.equal(front.frontchannelLogoutSessionRequired, true);
+    assert.match(run("list").stdout, /FRONT-CHANNEL LOGOUT/);
+  });
+
+  it("refuses a front-channel logout URI off the redirect URIs' origins, naming the option", () => {
+    const r = run(
+      "add",
+      "Bad",
+      "--redirect-uri",
+      "https://app.example.com/callback",
+      "--frontchannel-logout-uri",
+      "https://other.example.com/logout",
+    );
+    assert.equal(r.status, 1);
+    assert.equal(
+      r.stderr,
+      "gatehouse client add: --frontchannel-logout-uri: frontchannelLogoutUri: https://other.example.com/logout must have the scheme, host and port of one of the redirect URIs (https://app.example.com/callback).\n",
+    );
+  });
+
   it("usage errors exit 2", () => {
     const missing = run("add", "No redirect");
     assert.equal(missing.status, 2);

@@ -8,7 +8,7 @@ export const usage = `Usage: gatehouse client <add|list|remove> ...
 
   gatehouse client add NAME --redirect-uri URL [--redirect-uri URL ...]
                        [--post-logout-redirect-uri URL ...] [--backchannel-logout-uri URL]
-                       [--public] [--json]
+                       [--frontchannel-logout-uri URL] [--public] [--json]
   gatehouse client list [--json]
   gatehouse client remove CLIENT_ID
 
@@ -19,6 +19,9 @@ PUBLIC_URL/oidc (discovery at PUBLIC_URL/oidc/.well-known/openid-configuration).
 leniency); https, or http on localhost and 127.0.0.1 only. --post-logout-redirect-uri is where
 the app's logout may return to. --backchannel-logout-uri is where Gatehouse POSTs a logout token
 whenever the Gatehouse session ends (logout, the IdP's Single Logout, expiry, a disabled user).
+--frontchannel-logout-uri is loaded in a hidden iframe, with iss and sid in its query, when the
+Gatehouse session ends in the browser (logout here, from an app, or the IdP's Single Logout
+arriving in that browser); it must have the scheme, host and port of a --redirect-uri.
 A client is confidential (client_secret_basic: a server-side app) unless --public (a browser or
 native app: no secret, PKCE only). The secret is shown once, by add; it cannot be shown again.
 
@@ -31,6 +34,7 @@ const FIELDS: Record<string, string> = {
   redirectUris: "--redirect-uri",
   postLogoutRedirectUris: "--post-logout-redirect-uri",
   backchannelLogoutUri: "--backchannel-logout-uri",
+  frontchannelLogoutUri: "--frontchannel-logout-uri",
 };
 
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
@@ -62,6 +66,7 @@ async function add(args: readonly string[], io: CliIo): Promise<number> {
     "redirect-uri": { type: "string", multiple: true },
     "post-logout-redirect-uri": { type: "string", multiple: true },
     "backchannel-logout-uri": { type: "string" },
+    "frontchannel-logout-uri": { type: "string" },
     public: { type: "boolean" },
     json: { type: "boolean" },
   });
@@ -77,6 +82,7 @@ async function add(args: readonly string[], io: CliIo): Promise<number> {
           redirectUris: v["redirect-uri"]!,
           postLogoutRedirectUris: v["post-logout-redirect-uri"] ?? [],
           backchannelLogoutUri: v["backchannel-logout-uri"] ?? null,
+          frontchannelLogoutUri: v["frontchannel-logout-uri"] ?? null,
           type: v.public === true ? "public" : "confidential",
         },
         CLI_ACTOR,
@@ -122,13 +128,21 @@ async function list(args: readonly string[], io: CliIo): Promise<number> {
       }
       io.stdout(
         table([
-          ["CLIENT ID", "NAME", "TYPE", "REDIRECT URIS", "BACK-CHANNEL LOGOUT"],
+          [
+            "CLIENT ID",
+            "NAME",
+            "TYPE",
+            "REDIRECT URIS",
+            "BACK-CHANNEL LOGOUT",
+            "FRONT-CHANNEL LOGOUT",
+          ],
           ...clients.map((c) => [
             c.clientId,
             c.name,
             c.type,
             c.redirectUris.join(" "),
             c.backchannelLogoutUri ?? "",
+            c.frontchannelLogoutUri ?? "",
           ]),
         ]),
       );
@@ -157,5 +171,10 @@ function describe(c: ClientView): string[] {
       ? []
       : [`  After logout:  ${c.postLogoutRedirectUris.join(", ")}`]),
     ...(c.backchannelLogoutUri === null ? [] : [`  Back-channel:  ${c.backchannelLogoutUri}`]),
+    ...(c.frontchannelLogoutUri === null
+      ? []
+      : [
+          `  Front-channel: ${c.frontchannelLogoutUri}${c.frontchannelLogoutSessionRequired ? " (with iss and sid)" : ""}`,
+        ]),
   ];
 }

@@ -5,4 +5,5 @@ declare module "oidc-provider" {
   const Provider: Loose;
   export default Provider;
   export const interactionPolicy: Loose;
+  export const errors: Loose;
 }

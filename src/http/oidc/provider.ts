@@ -5,8 +5,10 @@
  * team's own, first-party), and every OIDC session tied to a live Gatehouse session.
  */
 
-import Provider, { interactionPolicy } from "oidc-provider";
+import Provider, { errors, interactionPolicy } from "oidc-provider";
+import { AdminError } from "../../domain/admin.ts";
 import {
+  frontchannelLogoutUri,
   idpClaimsFor,
   publicSid,
   SCOPE_CLAIMS,
@@ -20,6 +22,11 @@ import type { AppContext } from "../context.ts";
 import { SESSION_COOKIE } from "../cookies.ts";
 
 export const OIDC_PATH = "/oidc";
+
+/** The issuer apps see (`iss`), for a Gatehouse at `publicUrl`. */
+export function oidcIssuer(publicUrl: string): string {
+  return `${publicUrl}${OIDC_PATH}`;
+}
 // biome-ignore lint/suspicious/noExplicitAny: oidc-provider is untyped
 export type OidcProvider = any;
 // biome-ignore lint/suspicious/noExplicitAny: oidc-provider's Koa context
@@ -121,6 +128,12 @@ export async function gatehouseSessionOf(ctx: AppContext, koa: KoaCtx) {
   return resumeSession(ctx.store, token, ctx.deps.sessions, ctx.deps.now());
 }
 
+/** The OIDC sessions (their uids) a Gatehouse session signed in, while it has not ended. */
+export async function linkedOidcSessions(ctx: AppContext, gatehouseSessionId: string) {
+  const r = await ctx.store.oidc.find(LINK_BY_GATEHOUSE, gatehouseSessionId, ctx.deps.now());
+  return (r?.payload.uids as string[] | undefined) ?? [];
+}
+
 async function linkedGatehouseSession(ctx: AppContext, oidcUid: string) {
   const r = await ctx.store.oidc.find(LINK_BY_OIDC, oidcUid, ctx.deps.now());
   return r?.payload.gatehouseSessionId as string | undefined;
@@ -145,7 +158,7 @@ export async function createProvider(ctx: AppContext): Promise<OidcProvider> {
   const { store } = ctx;
   const now = ctx.deps.now();
   const keys = await signingKeys(store, now);
-  const issuer = `${ctx.deps.publicUrl}${OIDC_PATH}`;
+  const issuer = oidcIssuer(ctx.deps.publicUrl);
 
   const { base, Check } = interactionPolicy;
   const policy = base();
@@ -185,6 +198,14 @@ export async function createProvider(ctx: AppContext): Promise<OidcProvider> {
     claims: { ...SCOPE_CLAIMS, sid: null },
     // Scope claims in the ID token too, not only at userinfo: apps read who signed in from it.
     conformIdTokenClaims: false,
+    // OpenID Connect Front-Channel Logout 1.0, which oidc-provider 9 does not implement: Gatehouse
+    // renders the apps' iframes itself (frontchannel.ts). The client metadata of section 2 is
+    // accepted, checked by the registration rule, and advertised as section 3 says.
+    extraClientMetadata: {
+      properties: ["frontchannel_logout_uri", "frontchannel_logout_session_required"],
+      validator: frontchannelMetadata,
+    },
+    discovery: { frontchannel_logout_supported: true, frontchannel_logout_session_supported: true },
     features: {
       devInteractions: { enabled: false },
       backchannelLogout: { enabled: true },
@@ -251,6 +272,45 @@ export async function createProvider(ctx: AppContext): Promise<OidcProvider> {
     },
   };
   const provider = new Provider(issuer, configuration);
+  // Front-Channel Logout 1.0, section 3: the sid the iframe's URL carries is in the app's ID
+  // tokens too, so it can match them. oidc-provider adds sid only for back-channel clients.
+  const includeSid = provider.Client.prototype.includeSid;
+  provider.Client.prototype.includeSid = function (this: Record<string, unknown>) {
+    return (
+      includeSid.call(this) ||
+      (this.frontchannel_logout_uri !== undefined &&
+        this.frontchannel_logout_session_required === true)
+    );
+  };
   provider.proxy = ctx.deps.trustProxy !== undefined && ctx.deps.trustProxy !== false;
   return provider;
+}
+
+/**
+ * extraClientMetadata's validator (called once per property, in order, synchronously): the
+ * registration rule of domain/oidc.ts applied again to what the store holds, and section 2's
+ * default (false) for frontchannel_logout_session_required when a URI comes without it.
+ */
+function frontchannelMetadata(
+  _k: KoaCtx,
+  key: string,
+  value: unknown,
+  metadata: Record<string, unknown>,
+): void {
+  if (key === "frontchannel_logout_uri") {
+    if (value === undefined) return;
+    const redirectUris = Array.isArray(metadata.redirect_uris) ? metadata.redirect_uris : [];
+    try {
+      frontchannelLogoutUri(key, value, redirectUris);
+    } catch (e) {
+      if (e instanceof AdminError) throw new errors.InvalidClientMetadata(e.message);
+      throw e;
+    }
+  } else if (key === "frontchannel_logout_session_required") {
+    if (value === undefined) {
+      if (metadata.frontchannel_logout_uri !== undefined) metadata[key] = false;
+    } else if (typeof value !== "boolean") {
+      throw new errors.InvalidClientMetadata(`${key} must be a boolean`);
+    }
+  }
 }
