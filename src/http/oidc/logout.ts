@@ -9,7 +9,12 @@ import { audit } from "../../domain/audit.ts";
 import { IDP_CLAIMS_RECORD } from "../../domain/oidc.ts";
 import type { EndedSession } from "../../domain/session-events.ts";
 import type { AppContext } from "../context.ts";
-import { LINK_BY_GATEHOUSE, LINK_BY_OIDC, type OidcProvider } from "./provider.ts";
+import {
+  LINK_BY_GATEHOUSE,
+  LINK_BY_OIDC,
+  linkedOidcSessions,
+  type OidcProvider,
+} from "./provider.ts";
 
 export function propagateSessionEnds(ctx: AppContext, provider: () => OidcProvider): void {
   ctx.sessionEnds.subscribe(async (ended) => {
@@ -20,10 +25,10 @@ export function propagateSessionEnds(ctx: AppContext, provider: () => OidcProvid
 async function endLinked(ctx: AppContext, provider: OidcProvider, e: EndedSession) {
   const { store } = ctx;
   await store.oidc.destroy(IDP_CLAIMS_RECORD, e.id);
-  const link = await store.oidc.find(LINK_BY_GATEHOUSE, e.id, ctx.deps.now());
-  if (link === undefined) return;
+  const uids = await linkedOidcSessions(ctx, e.id);
+  if (uids.length === 0) return;
   await store.oidc.destroy(LINK_BY_GATEHOUSE, e.id);
-  for (const uid of (link.payload.uids as string[] | undefined) ?? []) {
+  for (const uid of uids) {
     await store.oidc.destroy(LINK_BY_OIDC, uid);
     const session = await provider.Session.findByUid(uid);
     if (!session) continue;

@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { amrOf } from "../../domain/oidc.ts";
 import type { AppContext } from "../context.ts";
 import { cookieOptions, SESSION_COOKIE } from "../cookies.ts";
+import { frontchannelPage, frontchannelTargets } from "./frontchannel.ts";
 import { propagateSessionEnds } from "./logout.ts";
 import { createProvider, gatehouseSessionOf, OIDC_PATH, type OidcProvider } from "./provider.ts";
 
@@ -106,16 +107,32 @@ async function interaction(
 
 /**
  * An app's RP-initiated logout (end_session confirmed) ends the Gatehouse session of that browser
- * too, which tells the other apps through back-channel logout.
+ * too, which tells the other apps through back-channel logout; the apps with a front-channel
+ * logout URI are loaded in iframes (frontchannel.ts) before the browser goes where oidc-provider
+ * sends it (the app's post_logout_redirect_uri or the sign-out success page).
  */
 function endGatehouseSessionOnRpLogout(ctx: AppContext) {
   // biome-ignore lint/suspicious/noExplicitAny: oidc-provider's Koa context
   return async (k: any, next: () => Promise<void>) => {
     const session =
       k.path === "/session/end/confirm" ? await gatehouseSessionOf(ctx, k) : undefined;
+    // Read before oidc-provider and the session end destroy the records they come from.
+    const frontchannel = session === undefined ? [] : await frontchannelTargets(ctx, [session.id]);
     await next();
     if (session === undefined || k.status >= 400) return;
     await ctx.store.sessions.end(session.id, ctx.deps.now(), "oidc_logout");
     k.cookies.set(SESSION_COOKIE, null, { path: "/", httpOnly: true });
+    const location: string | undefined = k.response.get("location") || undefined;
+    if (frontchannel.length === 0 || location === undefined) return;
+    const page = await frontchannelPage(
+      ctx,
+      frontchannel,
+      { continueTo: location, endReason: "oidc_logout" },
+      k.ip ?? null,
+    );
+    k.remove("location");
+    k.status = 200;
+    k.set(page.headers);
+    k.body = page.body;
   };
 }

@@ -14,7 +14,12 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { audit } from "../../domain/audit.ts";
-import { END_REASON_LOGOUT, endSessionsForIdpLogout, logoutIssuers } from "../../domain/logout.ts";
+import {
+  END_REASON_IDP_LOGOUT,
+  END_REASON_LOGOUT,
+  endSessionsForIdpLogout,
+  logoutIssuers,
+} from "../../domain/logout.ts";
 import type { Connection, Session } from "../../domain/model.ts";
 import { hashSecret, newReference, newSecret } from "../../domain/secrets.ts";
 import { SamlError } from "../../saml/errors.ts";
@@ -32,6 +37,7 @@ import { decodeMessage } from "../../saml/message.ts";
 import { decodeRedirectMessage } from "../../saml/redirect.ts";
 import type { AppContext } from "../context.ts";
 import { cookieOptions, LOGOUT_REQUEST_COOKIE, SESSION_COOKIE } from "../cookies.ts";
+import { frontchannelTargets, sendFrontchannelPage } from "../oidc/frontchannel.ts";
 
 export const SLO_PATH = "/api/auth/saml/logout/callback";
 const MAX_LOGOUT_BYTES = 64 * 1024;
@@ -117,6 +123,8 @@ async function logout(
       ? await store.sessions.getLive(hashSecret(token), now)
       : undefined;
   if (session === undefined) return reply.redirect("/login?logged_out", 303);
+  // Read before the session ends: ending it ends the apps' OIDC sessions these are read from.
+  const frontchannel = await frontchannelTargets(ctx, [session.id]);
   await store.sessions.end(session.id, now, END_REASON_LOGOUT);
 
   const connection =
@@ -148,8 +156,14 @@ async function logout(
     },
     now,
   );
-  if (request === undefined || connection === undefined)
+  if (request === undefined || connection === undefined) {
+    if (frontchannel.length > 0)
+      return sendFrontchannelPage(ctx, req, reply, frontchannel, {
+        continueTo: "/login?logged_out",
+        endReason: END_REASON_LOGOUT,
+      });
     return reply.redirect("/login?logged_out", 303);
+  }
 
   // Bind the request to this browser: only it can have its LogoutResponse accepted.
   const nonce = newSecret();
@@ -172,6 +186,12 @@ async function logout(
     nonce,
     cookieOptions(ctx.deps.publicUrl, "cross-site", LOGOUT_REQUEST_TTL_MS / 1000),
   );
+  // The apps' iframes first, then on to the IdP.
+  if (frontchannel.length > 0)
+    return sendFrontchannelPage(ctx, req, reply, frontchannel, {
+      continueTo: request.url,
+      endReason: END_REASON_LOGOUT,
+    });
   return reply.header("cache-control", "no-store").redirect(request.url, 303);
 }
 
@@ -394,7 +414,14 @@ async function idpLogoutRequest(
     new Date(Math.max(validUntil, now.getTime() + 60_000)),
     now,
   );
+  // This browser's own session, if the request ends it, has its apps told in this browser too
+  // (front-channel): read before it ends. Other browsers' sessions it ends hear by back-channel.
+  const token = req.cookies[SESSION_COOKIE];
+  const browserSession = typeof token === "string" && token !== "" ? hashSecret(token) : undefined;
+  const frontchannel =
+    fresh && browserSession !== undefined ? await frontchannelTargets(ctx, [browserSession]) : [];
   const ended = fresh ? await endSessionsForIdpLogout(store, connection.id, verified, now) : [];
+  const endedHere = ended.some((s) => s.id === browserSession);
   const users = [...new Set(ended.map((s) => s.userId))];
   await audit(
     store,
@@ -421,12 +448,16 @@ async function idpLogoutRequest(
   );
 
   // This browser's own session, if it was one of them, loses its cookie too.
-  const token = req.cookies[SESSION_COOKIE];
-  if (typeof token === "string" && ended.some((s) => s.id === hashSecret(token)))
-    reply.clearCookie(SESSION_COOKIE, cookieOptions(ctx.deps.publicUrl, "session"));
+  if (endedHere) reply.clearCookie(SESSION_COOKIE, cookieOptions(ctx.deps.publicUrl, "session"));
+  const toldHere = endedHere ? frontchannel : [];
 
   if (connection.sloUrl === null) {
     // Nowhere to answer: say so to the person instead.
+    if (toldHere.length > 0)
+      return sendFrontchannelPage(ctx, req, reply, toldHere, {
+        continueTo: "/login?logged_out",
+        endReason: END_REASON_IDP_LOGOUT,
+      });
     return ctx.page(reply, "logged-out", {}, { title: "Logged out" });
   }
   const relayState =
@@ -444,6 +475,14 @@ async function idpLogoutRequest(
       ? { signing: { privateKey: ctx.deps.spKey.privateKey } }
       : {}),
   });
+  // The IdP's own logout page may have loaded this one in an iframe (Entra, the mock IdP): the
+  // IdP may frame the page that tells the apps before the answer goes back to it.
+  if (toldHere.length > 0)
+    return sendFrontchannelPage(ctx, req, reply, toldHere, {
+      continueTo: response.url,
+      endReason: END_REASON_IDP_LOGOUT,
+      frameAncestors: URL.canParse(connection.sloUrl) ? [new URL(connection.sloUrl).origin] : [],
+    });
   return reply
     .header("cache-control", "no-store")
     .redirect(response.url, req.method === "POST" ? 303 : 302);
