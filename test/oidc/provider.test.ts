@@ -311,9 +311,8 @@ describe("OpenID Provider", () => {
     const back = new URL(answer.headers.get("location") ?? "about:blank");
     assert.equal(back.origin + back.pathname, `${appUrl}/second`, await answer.text());
     assert.ok(back.searchParams.get("code"));
-    const [oidcSession] = (
-      await h.store.oidc.find(LINK_BY_GATEHOUSE, session.id, new Date())
-    )?.payload.uids as string[];
+    const link = await h.store.oidc.find(LINK_BY_GATEHOUSE, session.id, new Date());
+    const [oidcSession] = (link?.payload.uids ?? []) as string[];
     const stored = await h.store.oidc.findByUid("Session", oidcSession!, new Date());
     assert.deepEqual(
       Object.keys(stored?.payload.authorizations as object).sort(),
