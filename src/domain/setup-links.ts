@@ -177,13 +177,18 @@ export async function openSetupLink(
       ? undefined
       : await store.accounts.get((found.payload as Partial<SetupLinkPayload>).accountId ?? "");
   if (id === undefined || found === undefined || account === undefined) {
-    const reason = id === undefined ? "unknown" : await deadReason(store, id);
+    const { reason, accountId } =
+      id === undefined
+        ? { reason: "unknown" as const, accountId: null }
+        : await deadLink(store, id);
     await audit(
       store,
       {
         type: "setup_link.open",
         outcome: "failure",
         reason: `setup_link_${reason}`,
+        // The link's account, when known: its trail shows the attempts on its dead links.
+        accountId,
         actor: "anonymous",
         ip,
         detail: id === undefined ? {} : { linkId: id },
@@ -215,9 +220,16 @@ export function setupActor(linkId: string): string {
   return `setup-link:${linkId.slice(0, 12)}`;
 }
 
-async function deadReason(store: Store, id: string): Promise<"expired" | "revoked" | "unknown"> {
-  const revoked = await store.audit.query({ type: "admin.setup_link.revoke", limit: LIST_LIMIT });
-  if (revoked.some((e) => e.detail.linkId === id)) return "revoked";
-  const created = await store.audit.query({ type: "admin.setup_link.create", limit: LIST_LIMIT });
-  return created.some((e) => e.detail.linkId === id) ? "expired" : "unknown";
+/** Why a link opens nothing, and whose it was, from its revoke or create event. */
+async function deadLink(
+  store: Store,
+  id: string,
+): Promise<{ reason: "expired" | "revoked" | "unknown"; accountId: string | null }> {
+  const ofLink = async (type: string) =>
+    (await store.audit.query({ type, limit: LIST_LIMIT })).find((e) => e.detail.linkId === id);
+  const revoked = await ofLink("admin.setup_link.revoke");
+  if (revoked !== undefined) return { reason: "revoked", accountId: revoked.accountId };
+  const created = await ofLink("admin.setup_link.create");
+  if (created !== undefined) return { reason: "expired", accountId: created.accountId };
+  return { reason: "unknown", accountId: null };
 }

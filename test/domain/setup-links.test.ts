@@ -197,6 +197,7 @@ onEachBackend((withStore) => {
         assert.equal(failures.length, 2);
         for (const e of failures) {
           assert.equal(e.reason, "setup_link_expired");
+          assert.equal(e.accountId, a.id);
           assert.equal(e.actor, "anonymous");
           assert.equal(e.ip, IP);
           assert.deepEqual(e.detail, { linkId: link.id });
@@ -215,6 +216,7 @@ onEachBackend((withStore) => {
         const [e, ...more] = await openEvents(store, "failure");
         assert.deepEqual(more, []);
         assert.equal(e!.reason, "setup_link_revoked");
+        assert.equal(e!.accountId, a.id);
         assert.deepEqual(e!.detail, { linkId: link.id });
         // Revoked stays revoked after the link would have expired anyway.
         assert.deepEqual(await openSetupLink(store, token, IP, at(100 * HOUR_MS)), {
@@ -246,6 +248,7 @@ onEachBackend((withStore) => {
         assert.equal(failures.length, garbage.length);
         for (const e of failures) {
           assert.equal(e.reason, "setup_link_unknown");
+          assert.equal(e.accountId, null);
           assert.equal(e.actor, "anonymous");
         }
         assert.deepEqual(await openEvents(store, "success"), []);
@@ -277,6 +280,35 @@ onEachBackend((withStore) => {
           failures.map((e) => e.detail.linkId).sort(),
           [sha256(stranger), sha256(ticket)].sort(),
         );
+        assert.deepEqual(
+          failures.map((e) => e.accountId),
+          [null, null],
+        );
+      }));
+
+    it("puts failed openings of a dead link in its own account's trail, not another's", () =>
+      withStore(async ({ store }) => {
+        const a = await account(store, "contoso");
+        const b = await account(store, "fabrikam");
+        const gone = await createSetupLink(store, a.id, { expiresInHours: 1 }, ADMIN, T0);
+        const revoked = await createSetupLink(store, a.id, {}, ADMIN, T0);
+        // Newer links of another account, revoked too: the lookup tells them apart.
+        const other = await createSetupLink(store, b.id, {}, ADMIN, at(1));
+        await createSetupLink(store, b.id, { expiresInHours: 1 }, ADMIN, at(2));
+        await revokeSetupLink(store, a.id, revoked.link.id, ADMIN, at(60_000));
+        await revokeSetupLink(store, b.id, other.link.id, ADMIN, at(120_000));
+        await openSetupLink(store, gone.token, IP, at(2 * HOUR_MS));
+        await openSetupLink(store, revoked.token, IP, at(2 * HOUR_MS + 1));
+        const trail = (accountId: string) =>
+          store.audit.query({ accountId, type: "setup_link.open", limit: 100 });
+        assert.deepEqual(
+          (await trail(a.id)).map((e) => [e.detail.linkId, e.reason]),
+          [
+            [revoked.link.id, "setup_link_revoked"],
+            [gone.link.id, "setup_link_expired"],
+          ],
+        );
+        assert.deepEqual(await trail(b.id), []);
       }));
   });
 
