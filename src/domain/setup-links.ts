@@ -18,6 +18,7 @@ export const SETUP_LINK_MAX_HOURS = 168;
 const HOUR_MS = 3_600_000;
 /** Opening the setup page is audited at most once per link in this window. */
 const OPEN_AUDIT_WINDOW_SECONDS = 3600;
+/** The most create (and revoke) events one listing or one dead-link lookup reads. */
 const LIST_LIMIT = 500;
 
 export interface SetupLinkInfo {
@@ -85,7 +86,10 @@ export async function createSetupLink(
   };
 }
 
-/** The account's links, newest first, from the audit trail and the live tokens. */
+/**
+ * The account's links, newest first, from the audit trail and the live tokens. The audit query
+ * narrows to the account, so LIST_LIMIT bounds the links of this account alone: its newest 500.
+ */
 export async function listSetupLinks(
   store: Store,
   accountIdOrName: string,
@@ -220,7 +224,13 @@ export function setupActor(linkId: string): string {
   return `setup-link:${linkId.slice(0, 12)}`;
 }
 
-/** Why a link opens nothing, and whose it was, from its revoke or create event. */
+/**
+ * Why a link opens nothing, and whose it was, from its revoke or create event. The token is
+ * gone (expired and revoked ones cannot be read), so the account is unknown, and AuditQuery
+ * narrows by account, type or reference, never by the link ID in the detail: this reads the
+ * installation's newest LIST_LIMIT revoke and create events, of every account. A link older
+ * than that many newer ones is "unknown" and its failed openings have no account.
+ */
 async function deadLink(
   store: Store,
   id: string,
