@@ -23,6 +23,8 @@ import { openSqliteStore } from "../../src/store/sqlite.ts";
 const root = join(import.meta.dirname, "../..");
 export const SCREENSHOTS = join(root, "test-results/screenshots");
 export const LOGIN_REQUEST_TTL_MINUTES = 10;
+/** The demo server's admin token (the /admin sign-in and the admin API's bearer token). */
+export const ADMIN_TOKEN = "browser-test-admin-token-0123456789abcdef";
 
 export interface DemoServer {
   readonly app: FastifyInstance;
@@ -50,7 +52,7 @@ export async function startDemoServer(): Promise<DemoServer> {
       store,
       mailer: { send: async (m) => void mail.push(m) },
       publicUrl,
-      adminToken: "browser-test-admin-token-0123456789abcdef",
+      adminToken: ADMIN_TOKEN,
       sessions: { idleMinutes: 30, absoluteHours: 8 },
       loginRequestTtlMinutes: LOGIN_REQUEST_TTL_MINUTES,
       clockSkewSeconds: 180,
@@ -124,9 +126,10 @@ export async function newPage(
   return { context, page };
 }
 
-export async function screenshot(page: Page, name: string): Promise<void> {
+/** The whole page, or (fullPage false) what the 1366x768 viewport shows first. */
+export async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage });
 }
 
 /** At the mock IdP's sign-in page: types the username (unless prefilled) and the password. */
