@@ -3,6 +3,8 @@
  * admin disabling the user, RP-initiated logout from another app, expiry found by the sweep), every OIDC session they
  * signed in ends too, and each app with a back-channel logout URI gets a logout_token (OpenID
  * Connect Back-Channel Logout 1.0, section 2.5) naming the user (`sub`) and the session (`sid`).
+ * Front-channel logout (frontchannel.ts) needs the person's browser on our page; the expiry sweep
+ * and an admin disabling the user have none, so for them this is the only way the apps hear.
  */
 
 import { audit } from "../../domain/audit.ts";
