@@ -568,6 +568,21 @@ describe("an app's RP-initiated logout (end_session) with front-channel apps", (
     );
   });
 
+  it('"No, stay signed in" (the form without logout) keeps the Gatehouse session and loads no iframe', async () => {
+    const { h, user } = await start();
+    const app = await register(h, frontchannelApp(APP));
+    const { b, sessionId } = await passwordSession(h, user);
+    await signInToApp(b, app, APP);
+    const q = new URLSearchParams({ client_id: app.clientId, post_logout_redirect_uri: `${APP}/` });
+    const ask = await b.go(`/oidc/session/end?${q}`);
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(ask.body)![1]!;
+    const res = await b.go("/oidc/session/end/confirm", { xsrf });
+    assert.equal(res.statusCode, 303);
+    assert.equal(res.headers.location, `${APP}/`);
+    assert.notEqual(await h.store.sessions.getLive(sessionId, new Date()), undefined);
+    assert.deepEqual(await frontchannelEvents(h), []);
+  });
+
   it("without a post_logout_redirect_uri, continues to oidc-provider's sign-out page", async () => {
     const { h, user } = await start();
     const app = await register(h, frontchannelApp(APP));

@@ -119,7 +119,10 @@ function endGatehouseSessionOnRpLogout(ctx: AppContext) {
     // Read before oidc-provider and the session end destroy the records they come from.
     const frontchannel = session === undefined ? [] : await frontchannelTargets(ctx, [session.id]);
     await next();
-    if (session === undefined || k.status >= 400) return;
+    // "No, stay signed in" posts the form without `logout`: oidc-provider keeps its session and
+    // still redirects to the app, and the Gatehouse session stays too.
+    const confirmed = Boolean(k.oidc?.params?.logout);
+    if (session === undefined || k.status >= 400 || !confirmed) return;
     await ctx.store.sessions.end(session.id, ctx.deps.now(), "oidc_logout");
     k.cookies.set(SESSION_COOKIE, null, { path: "/", httpOnly: true });
     const location: string | undefined = k.response.get("location") || undefined;
