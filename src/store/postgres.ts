@@ -42,7 +42,7 @@ export async function openPostgresStore(
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     if (schema !== "public") await createSchema(db, schema);
-    await migrateToLatest(db as Kysely<unknown>, POSTGRES_TYPES, schema);
+    await migrateWithRetry(db as Kysely<unknown>, schema);
     return kyselyStore(db, {
       kind: "postgres",
       codec: postgresCodec,
@@ -51,6 +51,27 @@ export async function openPostgresStore(
   } catch (error) {
     await db.destroy();
     throw error;
+  }
+}
+
+/**
+ * Kysely's migrator looks for its table through introspection queries over every schema of the
+ * database. Another tenant of the database dropping its schema or tables during those queries
+ * fails them with invalid_schema_name (3F000), undefined_column (42703) or undefined_table
+ * (42P01) about THEIR objects. Nothing of ours is wrong: try again, a few times.
+ */
+const CATALOG_RACE = new Set(["3F000", "42703", "42P01"]);
+
+async function migrateWithRetry(db: Kysely<unknown>, schema: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await migrateToLatest(db, POSTGRES_TYPES, schema);
+      return;
+    } catch (error) {
+      const cause = (error as { cause?: { code?: unknown } }).cause;
+      const beforeAny = String((error as Error).message).includes("(before any)");
+      if (!beforeAny || !CATALOG_RACE.has(String(cause?.code)) || attempt >= 5) throw error;
+    }
   }
 }
 
