@@ -28,6 +28,7 @@ SETTINGS (an account's General Settings):
   --saml-login ROLES            Login with SAML for these roles only: a comma-separated list of
                                 admin, supervisor, agent, user; or "all" or "none"
   --sso-enforced on|off         password and 2FA login off, except break-glass admins
+                                (with set, once the account has a break-glass admin)
   --multi-login on|off          one IdP identity may sign in as several users, who pick one
   --multi-login-claim CLAIM|none  the claim those users share (matched to their SSO ID);
                                 none: their email
