@@ -8,6 +8,7 @@
 
 import { audit } from "./audit.ts";
 import { ssoEnabled } from "./discovery.ts";
+import { diagnose, type Finding, type SpSide } from "./doctor.ts";
 import { CLAIM_NAME, type Claims, type MatchPlan, planMatch, readEmail } from "./matching.ts";
 import { type Account, type Connection, type EmailSource, ROLES, type Role } from "./model.ts";
 import type { Store } from "./store.ts";
@@ -195,4 +196,28 @@ export async function latestFailure(store: Store, connection: Connection) {
   // Only a failure newer than the last success is still worth explaining.
   const last = all[0];
   return last !== undefined && last.outcome === "failure" ? last : undefined;
+}
+
+/**
+ * The doctor on a saved connection, as the setup page and the admin connection page show it:
+ * with every other active connection (a shared Identifier) and the latest failed sign-in. A draft
+ * (inactive) shares its Identifier with the live connection of its own account, by design.
+ */
+export async function checkConnection(
+  store: Store,
+  connection: Connection,
+  sp: SpSide,
+  now: Date,
+): Promise<Finding[]> {
+  const others = (await store.connections.listActive()).filter(
+    (c) => c.id !== connection.id && (connection.active || c.accountId !== connection.accountId),
+  );
+  const lastFailure = await latestFailure(store, connection);
+  return diagnose({
+    connection,
+    sp,
+    otherConnections: others,
+    ...(lastFailure === undefined ? {} : { lastFailure }),
+    now,
+  });
 }

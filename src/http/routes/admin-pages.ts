@@ -29,12 +29,11 @@ import {
   updateUser,
 } from "../../domain/admin.ts";
 import { audit } from "../../domain/audit.ts";
-import { diagnose } from "../../domain/doctor.ts";
 import { type Account, type AccountSettings, ROLES, type Role } from "../../domain/model.ts";
 import { type RollbackResult, rollbackSso } from "../../domain/rollback.ts";
 import { constantTimeEqual, hashSecret, newSecret } from "../../domain/secrets.ts";
 import { createSetupLink, listSetupLinks, revokeSetupLink } from "../../domain/setup-links.ts";
-import { latestFailure } from "../../domain/test-sso.ts";
+import { checkConnection } from "../../domain/test-sso.ts";
 import type { AppContext } from "../context.ts";
 import { cookieOptions } from "../cookies.ts";
 import {
@@ -476,16 +475,7 @@ async function adminPages(scope: FastifyInstance, ctx: AppContext): Promise<void
     const connection = await requireConnection(store, id);
     const account = await requireAccount(store, connection.accountId);
     const sp = spValues(ctx, connection);
-    const lastFailure = await latestFailure(store, connection);
-    const findings = diagnose({
-      connection,
-      sp: { identifier: sp.identifier, replyUrl: sp.replyUrl, logoutUrl: sp.logoutUrl },
-      otherConnections: (await store.connections.listActive()).filter(
-        (c) => c.id !== connection.id,
-      ),
-      ...(lastFailure === undefined ? {} : { lastFailure }),
-      now: now(),
-    });
+    const findings = await checkConnection(store, connection, sp, now());
     return render(
       req,
       reply,
@@ -497,7 +487,7 @@ async function adminPages(scope: FastifyInstance, ctx: AppContext): Promise<void
         findings,
         tested: connectionTested(connection),
         certificates: certificateViews(connection, now()),
-        sp: spValues(ctx, connection),
+        sp,
         certWarnDays: CERT_WARN_DAYS,
         connectionForm: {},
         ...extra,

@@ -37,7 +37,7 @@ import {
   SETUP_LINK_MAX_HOURS,
   setupActor,
 } from "../../domain/setup-links.ts";
-import { latestFailure } from "../../domain/test-sso.ts";
+import { checkConnection } from "../../domain/test-sso.ts";
 import { renderSpMetadata } from "../../saml/metadata.ts";
 import type { AppContext } from "../context.ts";
 import {
@@ -142,21 +142,6 @@ export function setupRoutes(app: FastifyInstance, ctx: AppContext): void {
     };
   }
 
-  async function doctorFor(connection: Connection, sp: SpValues) {
-    // A draft shares its Identifier with the live connection it replaces, by design.
-    const others = (await store.connections.listActive()).filter(
-      (c) => c.id !== connection.id && (connection.active || c.accountId !== connection.accountId),
-    );
-    const lastFailure = await latestFailure(store, connection);
-    return diagnose({
-      connection,
-      sp: { identifier: sp.identifier, replyUrl: sp.replyUrl, logoutUrl: sp.logoutUrl },
-      otherConnections: others,
-      ...(lastFailure === undefined ? {} : { lastFailure }),
-      now: now(),
-    });
-  }
-
   async function render(
     req: FastifyRequest<{ Params: Params }>,
     reply: FastifyReply,
@@ -168,7 +153,8 @@ export function setupRoutes(app: FastifyInstance, ctx: AppContext): void {
     const account = (await store.accounts.get(link.account.id)) ?? link.account;
     const { connection, live } = await target(account);
     const sp = ourValues(account, connection, token);
-    const findings = connection === undefined ? [] : await doctorFor(connection, sp);
+    const findings =
+      connection === undefined ? [] : await checkConnection(store, connection, sp, now());
     const lastTest =
       connection === undefined
         ? undefined
@@ -273,7 +259,7 @@ export function setupRoutes(app: FastifyInstance, ctx: AppContext): void {
         const sp = ourValues(account, existing, req.params.token);
         const upload = diagnose({
           metadataXml: xml,
-          sp: { identifier: sp.identifier, replyUrl: sp.replyUrl, logoutUrl: sp.logoutUrl },
+          sp,
           now: now(),
         });
         if (upload.some((f) => BLOCKING.has(f.code)))
